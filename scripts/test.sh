@@ -1,0 +1,5 @@
+#!/usr/bin/env bash
+# The README's test command: runs the whole workspace's tests (release mode: the model tests are heavy).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo test --release --workspace

@@ -2,4 +2,4 @@
 # The README's test command: runs the whole workspace's tests (release mode: the model tests are heavy).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo test --release --workspace
+cargo test --release --workspace --all-targets

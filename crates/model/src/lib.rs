@@ -4,6 +4,8 @@
 //!
 //! Must not depend on OpenCV, so that training runs anywhere.
 
+pub mod fer_csv;
+
 pub use moodlens_common::{Emotion, NUM_EMOTIONS};
 
 /// Side of the square grayscale face crop the compact FER network takes (FER-2013's native size).

@@ -2,7 +2,7 @@
 //! with their line number, counted and skipped; the load fails when more than `max_bad_fraction`
 //! of the rows are bad.
 
-use crate::INPUT_SIZE;
+use crate::{Emotion, INPUT_SIZE};
 use flate2::read::GzDecoder;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
@@ -26,11 +26,11 @@ impl Split {
     }
 }
 
-/// One 48x48 grayscale face with its label (canonical emotion index) and split.
+/// One 48x48 grayscale face with its label and split.
 #[derive(Debug, Clone)]
 pub struct Sample {
     pub pixels: Vec<u8>,
-    pub label: u8,
+    pub label: Emotion,
     pub split: Split,
 }
 
@@ -76,11 +76,11 @@ fn parse_row(line: &str) -> Result<Sample, String> {
         (Some(e), Some(p), Some(u), None) => (e, p, u),
         _ => return Err("expected 3 comma-separated fields".into()),
     };
-    let label: u8 = e
+    let label = e
         .trim()
-        .parse()
+        .parse::<usize>()
         .ok()
-        .filter(|&l: &u8| l < 7)
+        .and_then(Emotion::from_index)
         .ok_or_else(|| format!("emotion '{}' is not 0..6", e.trim()))?;
     let split = Split::parse(u).ok_or_else(|| format!("unknown Usage '{}'", u.trim()))?;
     let mut pixels = Vec::with_capacity(INPUT_SIZE * INPUT_SIZE);
@@ -180,7 +180,7 @@ mod tests {
         let got = read_csv(text.as_bytes(), "t", 0.2).unwrap();
         assert_eq!(got.samples.len(), 20);
         assert_eq!(got.samples[0].pixels.len(), 2304);
-        assert_eq!(got.samples[0].label, 3);
+        assert_eq!(got.samples[0].label, Emotion::Happy);
         let lines: Vec<_> = got.bad.iter().map(|b| b.line).collect();
         assert_eq!(lines, [22, 23]);
         let err = read_csv(text.as_bytes(), "t", 0.05).unwrap_err();
@@ -214,7 +214,7 @@ mod tests {
         let disgust_train = got
             .samples
             .iter()
-            .filter(|x| x.split == Split::Training && x.label == 1)
+            .filter(|x| x.split == Split::Training && x.label == Emotion::Disgust)
             .count();
         assert_eq!(disgust_train, 436);
     }

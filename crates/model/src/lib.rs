@@ -1,25 +1,46 @@
-//! moodlens-model: the emotion classifier's input specification and the one `normalize` function
-//! that training and inference both call. (Networks, FER-2013 loaders and training on burn follow;
-//! see issue 2.)
+//! moodlens-model: everything about the emotion classifier. The input specification (48x48 gray)
+//! and the one `normalize` function that training and inference both call; FER-2013 loaders for the
+//! Kaggle CSV and the per-class folders; augmentation; the network zoo (`nets`, one file per
+//! architecture); training with checkpoints and resume; evaluation and plots; and [`Classifier`], the
+//! inference entry point with the shipped weights embedded.
 //!
-//! Must not depend on OpenCV, so that training runs anywhere.
+//! Runs on burn's Flex CPU backend by default (the `tch` feature adds libtorch). Must not depend on
+//! OpenCV, so that training runs anywhere.
 
+pub mod augment;
+pub mod checkpoint;
+pub mod classifier;
+pub mod dataset;
+pub mod eval;
 pub mod fer_csv;
+pub mod folders;
+pub mod imagenet;
+pub mod nets;
+pub mod plot;
+pub mod train;
 
+pub use classifier::Classifier;
 pub use moodlens_common::{Emotion, NUM_EMOTIONS};
 
 /// Side of the square grayscale face crop the compact FER network takes (FER-2013's native size).
 pub const INPUT_SIZE: usize = 48;
 
-/// Per-pixel mean and standard deviation of FER-2013 Training (0..1 scale) used for normalisation.
+/// Per-pixel mean and standard deviation of FER-2013 Training (0..1 scale; measured on the 28,709
+/// Training images: 0.50774 and 0.25508) used for normalisation.
 pub const PIXEL_MEAN: f32 = 0.5077;
-pub const PIXEL_STD: f32 = 0.2550;
+pub const PIXEL_STD: f32 = 0.2551;
+
+/// Normalise one pixel given on the 0..1 scale.
+#[inline]
+pub fn normalize_value(v: f32) -> f32 {
+    (v - PIXEL_MEAN) / PIXEL_STD
+}
 
 /// Map 8-bit gray pixels to the network's input scale: `(p / 255 - mean) / std`.
 pub fn normalize(pixels: &[u8]) -> Vec<f32> {
     pixels
         .iter()
-        .map(|&p| (p as f32 / 255.0 - PIXEL_MEAN) / PIXEL_STD)
+        .map(|&p| normalize_value(p as f32 / 255.0))
         .collect()
 }
 

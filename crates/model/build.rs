@@ -1,0 +1,10 @@
+//! Embeds the shipped weights (`weights/shipped.bpk`) when present; without them the crate still
+//! builds and `Classifier::embedded()` reports that no model was embedded.
+fn main() {
+    let p = std::path::Path::new("weights/shipped.bpk");
+    println!("cargo:rerun-if-changed=weights/shipped.bpk");
+    println!("cargo:rustc-check-cfg=cfg(moodlens_embedded_weights)");
+    if p.is_file() {
+        println!("cargo:rustc-cfg=moodlens_embedded_weights");
+    }
+}

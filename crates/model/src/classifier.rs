@@ -1,0 +1,149 @@
+//! [`Classifier`]: inference on 48x48 gray face crops, with the shipped weights embedded in the
+//! binary (`weights/shipped.bpk`, see docs/MODEL.md) or weights from a file.
+
+use crate::checkpoint::{self, CheckpointError};
+use crate::eval::predict_pixels;
+use crate::nets::{Arch, Net};
+use crate::{INPUT_SIZE, NUM_EMOTIONS};
+use burn::module::Module;
+use burn::tensor::Device;
+use std::path::Path;
+
+/// Architecture of the embedded weights.
+pub const SHIPPED_ARCH: Arch = Arch::Compact;
+
+#[cfg(moodlens_embedded_weights)]
+const SHIPPED: Option<&[u8]> = Some(include_bytes!("../weights/shipped.bpk"));
+#[cfg(not(moodlens_embedded_weights))]
+const SHIPPED: Option<&[u8]> = None;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClassifierError {
+    #[error("this build has no embedded model (crates/model/weights/shipped.bpk was missing when it was built)")]
+    NoEmbedded,
+    #[error(transparent)]
+    Weights(#[from] CheckpointError),
+    #[error("face crop {index} has {len} bytes, expected {INPUT_SIZE}x{INPUT_SIZE} = {}", INPUT_SIZE * INPUT_SIZE)]
+    BadCrop { index: usize, len: usize },
+}
+
+/// An emotion classifier in inference mode.
+#[derive(Debug, Clone)]
+pub struct Classifier {
+    model: Net,
+    device: Device,
+    /// Where the weights came from (for logs and reports).
+    pub source: String,
+    /// Average each face with its mirror image (2x the work).
+    pub tta: bool,
+}
+
+impl Classifier {
+    /// True when this build carries trained weights.
+    pub fn has_embedded() -> bool {
+        SHIPPED.is_some()
+    }
+
+    /// The embedded weights (burnpack bytes of [`SHIPPED_ARCH`]), if this build has them.
+    pub fn shipped_bytes() -> Option<&'static [u8]> {
+        SHIPPED
+    }
+
+    /// The shipped model, on the CPU (Flex) backend.
+    pub fn embedded() -> Result<Classifier, ClassifierError> {
+        let bytes = SHIPPED.ok_or(ClassifierError::NoEmbedded)?;
+        let device = Device::flex();
+        let model = checkpoint::load_weights_bytes(bytes, SHIPPED_ARCH, &device)?.valid();
+        Ok(Classifier {
+            model,
+            device,
+            source: "embedded".into(),
+            tta: false,
+        })
+    }
+
+    /// Weights of `arch` from a burnpack file written by `moodlens train`.
+    pub fn from_file(path: &Path, arch: Arch) -> Result<Classifier, ClassifierError> {
+        let device = Device::flex();
+        let model = checkpoint::load_weights(path, arch, &device)?.valid();
+        Ok(Classifier {
+            model,
+            device,
+            source: path.display().to_string(),
+            tta: false,
+        })
+    }
+
+    /// A freshly initialised (untrained) network: for wiring and speed tests only.
+    pub fn untrained(arch: Arch, seed: u64) -> Classifier {
+        let device = Device::flex();
+        device.seed(seed);
+        Classifier {
+            model: Net::new(arch, &device).valid(),
+            device,
+            source: format!("untrained {arch}"),
+            tta: false,
+        }
+    }
+
+    /// Emotion probabilities (in [`crate::Emotion`] order) for a batch of 48x48 gray crops.
+    pub fn predict(&self, faces: &[&[u8]]) -> Result<Vec<[f32; NUM_EMOTIONS]>, ClassifierError> {
+        if let Some((index, f)) = faces
+            .iter()
+            .enumerate()
+            .find(|(_, f)| f.len() != INPUT_SIZE * INPUT_SIZE)
+        {
+            return Err(ClassifierError::BadCrop {
+                index,
+                len: f.len(),
+            });
+        }
+        if faces.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(predict_pixels(
+            &self.model,
+            faces,
+            64,
+            self.tta,
+            &self.device,
+        ))
+    }
+
+    /// The network (inference mode).
+    pub fn net(&self) -> &Net {
+        &self.model
+    }
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn predicts_distributions_and_rejects_bad_crops() {
+        let c = Classifier::untrained(Arch::Compact, 1);
+        let a = vec![100u8; 48 * 48];
+        let b: Vec<u8> = (0..48 * 48).map(|i| (i % 256) as u8).collect();
+        let p = c.predict(&[&a, &b]).unwrap();
+        assert_eq!(p.len(), 2);
+        for row in &p {
+            let s: f32 = row.iter().sum();
+            assert!((s - 1.0).abs() < 1e-4);
+            assert!(row.iter().all(|v| *v >= 0.0));
+        }
+        // batch result equals single result
+        let single = c.predict(&[&b]).unwrap();
+        for (x, y) in single[0].iter().zip(&p[1]) {
+            assert!((x - y).abs() < 1e-4);
+        }
+        assert!(matches!(
+            c.predict(&[&a[..10]]),
+            Err(ClassifierError::BadCrop { index: 0, len: 10 })
+        ));
+        assert!(c.predict(&[]).unwrap().is_empty());
+    }
+}

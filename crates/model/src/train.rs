@@ -1,0 +1,587 @@
+//! The training loop: shuffled, augmented mini-batches, class-weighted (optionally label-smoothed)
+//! cross-entropy, Adam with a constant or one-cycle learning rate, validation every epoch, early
+//! stopping on validation accuracy, the best weights kept, and an atomic checkpoint (weights,
+//! optimizer state, RNG-free progress state) after every epoch so `--resume` continues exactly where
+//! an interrupted run stopped: every random draw is derived from `(seed, epoch, batch)`, so the
+//! remaining epochs give the same result as an uninterrupted run.
+
+use crate::augment::{warp_into, AugmentConfig, Warp};
+use crate::checkpoint::{self, Checkpoint};
+use crate::dataset::{balanced_class_weights, class_counts};
+use crate::eval::{self, Metrics};
+use crate::fer_csv::Sample;
+use crate::nets::{Arch, Net};
+use crate::{normalize_value, INPUT_SIZE, NUM_EMOTIONS};
+use burn::module::Module;
+use burn::nn::loss::CrossEntropyLossConfig;
+use burn::optim::{AdamConfig, GradientsParams};
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// How the loss weighs classes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClassWeighting {
+    /// scikit-learn's "balanced": `n / (k * count_c)`.
+    Balanced,
+    /// Square root of the balanced weights (a milder correction).
+    Sqrt,
+    /// All classes weigh 1.
+    None,
+}
+
+impl std::str::FromStr for ClassWeighting {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "balanced" => Ok(Self::Balanced),
+            "sqrt" => Ok(Self::Sqrt),
+            "none" => Ok(Self::None),
+            _ => Err(format!(
+                "unknown class weighting '{s}' (balanced, sqrt, none)"
+            )),
+        }
+    }
+}
+
+/// Learning-rate schedule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Schedule {
+    /// `lr` throughout.
+    Constant,
+    /// Smith's one-cycle (as PyTorch's OneCycleLR defaults): cosine warm-up from lr/25 to lr over
+    /// the first 30% of steps, then cosine decay to lr/1e4/25.
+    OneCycle,
+}
+
+impl std::str::FromStr for Schedule {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "constant" => Ok(Self::Constant),
+            "one-cycle" | "onecycle" => Ok(Self::OneCycle),
+            _ => Err(format!("unknown schedule '{s}' (constant, one-cycle)")),
+        }
+    }
+}
+
+/// Everything that defines a training run. Stored in the checkpoint; `--resume` reuses it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainConfig {
+    pub arch: Arch,
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub lr: f64,
+    pub schedule: Schedule,
+    /// Early-stopping patience in epochs without a validation-accuracy improvement.
+    pub patience: usize,
+    pub seed: u64,
+    pub augment: AugmentConfig,
+    pub class_weighting: ClassWeighting,
+    pub label_smoothing: f32,
+    /// timm-named ImageNet safetensors files for the backbones (`--init imagenet=<file>[,<file>]`).
+    #[serde(default)]
+    pub imagenet: Vec<PathBuf>,
+    /// Freeze the backbones that were initialised from ImageNet weights.
+    #[serde(default = "default_true")]
+    pub freeze_backbone: bool,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            arch: Arch::Compact,
+            epochs: 20,
+            batch_size: 64,
+            lr: 2e-4,
+            schedule: Schedule::Constant,
+            patience: 3,
+            seed: 42,
+            augment: AugmentConfig::default(),
+            class_weighting: ClassWeighting::Balanced,
+            label_smoothing: 0.0,
+            imagenet: Vec::new(),
+            freeze_backbone: true,
+        }
+    }
+}
+
+impl TrainConfig {
+    /// Learning rate at global step `step` of `total` steps.
+    pub fn lr_at(&self, step: usize, total: usize) -> f64 {
+        match self.schedule {
+            Schedule::Constant => self.lr,
+            Schedule::OneCycle => one_cycle(self.lr, step, total),
+        }
+    }
+
+    pub fn class_weights(&self, counts: &[usize; NUM_EMOTIONS]) -> Option<[f32; NUM_EMOTIONS]> {
+        match self.class_weighting {
+            ClassWeighting::None => None,
+            ClassWeighting::Balanced => Some(balanced_class_weights(counts)),
+            ClassWeighting::Sqrt => Some(balanced_class_weights(counts).map(f32::sqrt)),
+        }
+    }
+}
+
+/// PyTorch OneCycleLR (cosine annealing, pct_start 0.3, div_factor 25, final_div_factor 1e4).
+pub fn one_cycle(max_lr: f64, step: usize, total: usize) -> f64 {
+    let initial = max_lr / 25.0;
+    let min = initial / 1e4;
+    let total = total.max(2) as f64;
+    let up = (0.3 * total - 1.0).max(1.0);
+    let s = step as f64;
+    let cos = |start: f64, end: f64, pct: f64| {
+        end + (start - end) / 2.0 * ((std::f64::consts::PI * pct).cos() + 1.0)
+    };
+    if s <= up {
+        cos(initial, max_lr, s / up)
+    } else {
+        let down = (total - 1.0 - up).max(1.0);
+        cos(max_lr, min, ((s - up) / down).min(1.0))
+    }
+}
+
+/// Early stopping on a metric that should grow (validation accuracy).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EarlyStopping {
+    pub patience: usize,
+    pub best: Option<f64>,
+    pub best_epoch: usize,
+    pub bad_epochs: usize,
+}
+
+/// What [`EarlyStopping::update`] decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopDecision {
+    Improved,
+    Continue,
+    Stop,
+}
+
+impl EarlyStopping {
+    pub fn new(patience: usize) -> Self {
+        EarlyStopping {
+            patience,
+            best: None,
+            best_epoch: 0,
+            bad_epochs: 0,
+        }
+    }
+    pub fn update(&mut self, epoch: usize, metric: f64) -> StopDecision {
+        if self.best.is_none_or(|b| metric > b) {
+            self.best = Some(metric);
+            self.best_epoch = epoch;
+            self.bad_epochs = 0;
+            StopDecision::Improved
+        } else {
+            self.bad_epochs += 1;
+            if self.bad_epochs >= self.patience {
+                StopDecision::Stop
+            } else {
+                StopDecision::Continue
+            }
+        }
+    }
+}
+
+/// One epoch's numbers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EpochRecord {
+    /// 1-based epoch number.
+    pub epoch: usize,
+    pub train_loss: f64,
+    pub train_accuracy: f64,
+    pub val_loss: f64,
+    pub val_accuracy: f64,
+    /// Learning rate at the end of the epoch.
+    pub lr: f64,
+    pub seconds: f64,
+}
+
+/// Progress of a run; saved in each checkpoint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainState {
+    pub config: TrainConfig,
+    /// Epochs completed.
+    pub epochs_done: usize,
+    pub history: Vec<EpochRecord>,
+    pub early: EarlyStopping,
+    pub stopped_early: bool,
+    /// Number of training / validation samples the run was started with (checked on resume).
+    pub n_train: usize,
+    pub n_val: usize,
+}
+
+/// What a finished (or early-stopped) run returns.
+#[derive(Debug)]
+pub struct TrainOutcome {
+    pub state: TrainState,
+    pub best_weights: PathBuf,
+    pub val_metrics: Metrics,
+}
+
+/// Errors of the training loop.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    #[error("no training samples")]
+    NoTrainingData,
+    #[error("no validation samples")]
+    NoValidationData,
+    #[error(transparent)]
+    Checkpoint(#[from] checkpoint::CheckpointError),
+    #[error("the checkpoint in {dir} was made with {ckpt} training / {ckpt_val} validation samples, this data has {now} / {now_val}: pass the same --data/--limit to resume")]
+    DataMismatch {
+        dir: String,
+        ckpt: usize,
+        ckpt_val: usize,
+        now: usize,
+        now_val: usize,
+    },
+    #[error("--resume: no checkpoint in {0}")]
+    NoCheckpoint(String),
+    #[error(
+        "{0} already holds a checkpoint: pass --resume to continue it or choose another --out"
+    )]
+    WouldOverwrite(String),
+    #[error(transparent)]
+    Imagenet(#[from] crate::imagenet::ImagenetError),
+    #[error(transparent)]
+    Plot(#[from] crate::plot::PlotError),
+    #[error("cannot write {path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+/// Hooks for progress display; all optional.
+pub trait Progress {
+    fn epoch_start(&mut self, _epoch: usize, _epochs: usize, _batches: usize) {}
+    fn batch(&mut self, _done: usize, _loss: f64, _acc: f64) {}
+    fn epoch_end(&mut self, _rec: &EpochRecord, _improved: bool) {}
+    /// Checked after each epoch's checkpoint is written; `false` ends the run there (Ctrl-C, tests).
+    fn keep_going(&mut self) -> bool {
+        true
+    }
+}
+
+/// No progress output.
+pub struct Quiet;
+impl Progress for Quiet {}
+
+/// Build a normalised input batch `[B,1,48,48]` and its targets from `idx` into `samples`,
+/// augmented with draws from `rng` when `aug` is given.
+pub fn make_batch(
+    samples: &[&Sample],
+    idx: &[usize],
+    aug: Option<(&AugmentConfig, &mut ChaCha8Rng)>,
+    device: &Device,
+) -> (Tensor<4>, Tensor<1, Int>) {
+    let px = INPUT_SIZE * INPUT_SIZE;
+    let mut data = vec![0f32; idx.len() * px];
+    let mut targets = Vec::with_capacity(idx.len());
+    match aug {
+        Some((cfg, rng)) => {
+            for (k, &i) in idx.iter().enumerate() {
+                let w = Warp::sample(cfg, rng);
+                let out = &mut data[k * px..(k + 1) * px];
+                warp_into(&samples[i].pixels, INPUT_SIZE, &w, out);
+                for v in out.iter_mut() {
+                    *v = normalize_value(*v / 255.0);
+                }
+                targets.push(samples[i].label.index() as i64);
+            }
+        }
+        None => {
+            for (k, &i) in idx.iter().enumerate() {
+                let out = &mut data[k * px..(k + 1) * px];
+                for (o, &p) in out.iter_mut().zip(&samples[i].pixels) {
+                    *o = normalize_value(p as f32 / 255.0);
+                }
+                targets.push(samples[i].label.index() as i64);
+            }
+        }
+    }
+    let x = Tensor::<4>::from_data(
+        TensorData::new(data, [idx.len(), 1, INPUT_SIZE, INPUT_SIZE]),
+        device,
+    );
+    let y = Tensor::<1, Int>::from_data(TensorData::new(targets, [idx.len()]), device);
+    (x, y)
+}
+
+fn rng_for(seed: u64, epoch: usize, stream: u64) -> ChaCha8Rng {
+    let mut r = ChaCha8Rng::seed_from_u64(seed ^ 0x6d6f_6f64_6c65_6e73);
+    r.set_stream(stream);
+    r.set_word_pos((epoch as u128) << 40);
+    r
+}
+
+/// Train (or resume) a run in `out_dir` on `train` with validation on `val`.
+pub fn train(
+    config: TrainConfig,
+    train: &[&Sample],
+    val: &[&Sample],
+    out_dir: &Path,
+    resume: bool,
+    base_device: &Device,
+    progress: &mut dyn Progress,
+) -> Result<TrainOutcome, TrainError> {
+    if train.is_empty() {
+        return Err(TrainError::NoTrainingData);
+    }
+    if val.is_empty() {
+        return Err(TrainError::NoValidationData);
+    }
+    let io = |path: &Path| {
+        let path = path.display().to_string();
+        move |source| TrainError::Io { path, source }
+    };
+    std::fs::create_dir_all(out_dir).map_err(io(out_dir))?;
+    let device = base_device.clone().autodiff();
+
+    let existing = checkpoint::find(out_dir);
+    let (mut model, mut optim, mut state) = if resume {
+        let ck: Checkpoint = existing
+            .ok_or_else(|| TrainError::NoCheckpoint(out_dir.display().to_string()))?
+            .load(&device)?;
+        if ck.state.n_train != train.len() || ck.state.n_val != val.len() {
+            return Err(TrainError::DataMismatch {
+                dir: out_dir.display().to_string(),
+                ckpt: ck.state.n_train,
+                ckpt_val: ck.state.n_val,
+                now: train.len(),
+                now_val: val.len(),
+            });
+        }
+        if ck.state.config != config {
+            tracing::warn!(
+                "resuming with the run's stored configuration; options given now are ignored"
+            );
+        }
+        tracing::info!(
+            "resuming {} after epoch {}/{}",
+            out_dir.display(),
+            ck.state.epochs_done,
+            ck.state.config.epochs
+        );
+        let model = if ck.state.config.freeze_backbone && !ck.state.config.imagenet.is_empty() {
+            ck.model.freeze_backbones()
+        } else {
+            ck.model
+        };
+        (model, ck.optim, ck.state)
+    } else {
+        if existing.is_some() {
+            return Err(TrainError::WouldOverwrite(out_dir.display().to_string()));
+        }
+        device.seed(config.seed);
+        let mut model = Net::new(config.arch, &device);
+        if !config.imagenet.is_empty() {
+            let (m, n) =
+                crate::imagenet::init_imagenet(model, &config.imagenet, config.freeze_backbone)?;
+            tracing::info!(
+                "loaded {n} ImageNet tensors into the {} backbone(s){}",
+                config.arch,
+                if config.freeze_backbone {
+                    ", frozen"
+                } else {
+                    ""
+                }
+            );
+            model = m;
+        } else if config.arch.has_imagenet_backbone() {
+            tracing::warn!(
+                "no ImageNet weights given (--init imagenet=<file>): training {} end to end from random initialisation",
+                config.arch
+            );
+        }
+        let optim = AdamConfig::new().init();
+        let state = TrainState {
+            early: EarlyStopping::new(config.patience),
+            config: config.clone(),
+            epochs_done: 0,
+            history: Vec::new(),
+            stopped_early: false,
+            n_train: train.len(),
+            n_val: val.len(),
+        };
+        (model, optim, state)
+    };
+    let cfg = state.config.clone();
+
+    let counts = class_counts(train.iter().copied());
+    let weights = cfg.class_weights(&counts);
+    if let Some(w) = &weights {
+        tracing::info!("class weights: {:?}", w);
+    }
+    let loss_fn = CrossEntropyLossConfig::new()
+        .with_weights(weights.map(|w| w.to_vec()))
+        .with_smoothing((cfg.label_smoothing > 0.0).then_some(cfg.label_smoothing))
+        .init(&device);
+
+    let batches = train.len().div_ceil(cfg.batch_size);
+    let total_steps = batches * cfg.epochs;
+    let best_path = out_dir.join("best.bpk");
+
+    while state.epochs_done < cfg.epochs && !state.stopped_early {
+        let epoch = state.epochs_done; // 0-based
+        let t0 = Instant::now();
+        device.seed(cfg.seed.wrapping_add(1 + epoch as u64));
+        let mut order: Vec<usize> = (0..train.len()).collect();
+        order.shuffle(&mut rng_for(cfg.seed, epoch, 1));
+        let mut aug_rng = rng_for(cfg.seed, epoch, 2);
+        progress.epoch_start(epoch + 1, cfg.epochs, batches);
+        let (mut loss_sum, mut correct, mut seen) = (0f64, 0usize, 0usize);
+        let mut lr = cfg.lr;
+        for (b, idx) in order.chunks(cfg.batch_size).enumerate() {
+            let aug = (!cfg.augment.is_identity()).then_some((&cfg.augment, &mut aug_rng));
+            let (x, y) = make_batch(train, idx, aug, &device);
+            let logits = model.forward(x);
+            let loss = loss_fn.forward(logits.clone(), y.clone());
+            let hits = logits
+                .argmax(1)
+                .squeeze_dim::<1>(1)
+                .equal(y)
+                .int()
+                .sum()
+                .into_scalar::<i64>();
+            let loss_v = loss.clone().into_scalar::<f32>() as f64;
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            lr = cfg.lr_at(epoch * batches + b, total_steps);
+            model = optim.step(lr, model, grads);
+            loss_sum += loss_v * idx.len() as f64;
+            correct += hits as usize;
+            seen += idx.len();
+            progress.batch(b + 1, loss_sum / seen as f64, correct as f64 / seen as f64);
+        }
+        let valid = model.valid();
+        let probs = eval::predict_samples(&valid, val, cfg.batch_size.max(64), false, base_device);
+        let m = eval::metrics(&probs, val.iter().map(|s| s.label));
+        let rec = EpochRecord {
+            epoch: epoch + 1,
+            train_loss: loss_sum / seen as f64,
+            train_accuracy: correct as f64 / seen as f64,
+            val_loss: m.loss,
+            val_accuracy: m.accuracy,
+            lr,
+            seconds: t0.elapsed().as_secs_f64(),
+        };
+        let decision = state.early.update(epoch + 1, m.accuracy);
+        if decision == StopDecision::Improved {
+            checkpoint::save_weights_atomic(&valid, &best_path)?;
+        }
+        if decision == StopDecision::Stop {
+            state.stopped_early = true;
+            tracing::info!(
+                "early stop after epoch {}: no validation improvement for {} epochs (best {:.4} at epoch {})",
+                epoch + 1,
+                cfg.patience,
+                state.early.best.unwrap_or(0.0),
+                state.early.best_epoch
+            );
+        }
+        state.history.push(rec.clone());
+        state.epochs_done = epoch + 1;
+        checkpoint::save(out_dir, &model, &optim, &state)?;
+        progress.epoch_end(&rec, decision == StopDecision::Improved);
+        tracing::info!(
+            "epoch {}/{}: train loss {:.4} acc {:.4} | val loss {:.4} acc {:.4} | lr {:.2e} | {:.0}s",
+            rec.epoch,
+            cfg.epochs,
+            rec.train_loss,
+            rec.train_accuracy,
+            rec.val_loss,
+            rec.val_accuracy,
+            rec.lr,
+            rec.seconds
+        );
+        if !progress.keep_going() {
+            tracing::info!("stopping after epoch {}; continue with --resume", rec.epoch);
+            break;
+        }
+    }
+
+    let best = checkpoint::load_weights(&best_path, cfg.arch, base_device)?;
+    let probs = eval::predict_samples(&best, val, 128, false, base_device);
+    let val_metrics = eval::metrics(&probs, val.iter().map(|s| s.label));
+    let hist = out_dir.join("history.json");
+    let json = serde_json::to_string_pretty(&state).unwrap_or_default();
+    std::fs::write(&hist, json).map_err(io(&hist))?;
+    crate::plot::training_curves(&state.history, &out_dir.join("curves.png"))?;
+    crate::plot::confusion_matrix(
+        &val_metrics,
+        &format!(
+            "{} best epoch {}, validation",
+            cfg.arch, state.early.best_epoch
+        ),
+        &out_dir.join("confusion.png"),
+    )?;
+    Ok(TrainOutcome {
+        state,
+        best_weights: best_path,
+        val_metrics,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn early_stopping_counts_epochs_without_improvement() {
+        let mut e = EarlyStopping::new(3);
+        assert_eq!(e.update(1, 0.5), StopDecision::Improved);
+        assert_eq!(e.update(2, 0.6), StopDecision::Improved);
+        assert_eq!(e.update(3, 0.6), StopDecision::Continue); // equal is not better
+        assert_eq!(e.update(4, 0.55), StopDecision::Continue);
+        assert_eq!(e.update(5, 0.61), StopDecision::Improved);
+        assert_eq!(e.bad_epochs, 0);
+        assert_eq!(e.update(6, 0.5), StopDecision::Continue);
+        assert_eq!(e.update(7, 0.5), StopDecision::Continue);
+        assert_eq!(e.update(8, 0.5), StopDecision::Stop);
+        assert_eq!(e.best_epoch, 5);
+        assert_eq!(e.best, Some(0.61));
+    }
+
+    #[test]
+    fn one_cycle_warms_up_peaks_and_anneals() {
+        let total = 1000;
+        let lr0 = one_cycle(2e-3, 0, total);
+        assert!((lr0 - 2e-3 / 25.0).abs() < 1e-9);
+        let peak = (0..total)
+            .map(|s| one_cycle(2e-3, s, total))
+            .fold(0.0, f64::max);
+        assert!((peak - 2e-3).abs() < 1e-6);
+        let end = one_cycle(2e-3, total - 1, total);
+        assert!(end < 1e-6);
+        assert!(one_cycle(2e-3, 100, total) < one_cycle(2e-3, 250, total));
+        assert!(one_cycle(2e-3, 500, total) > one_cycle(2e-3, 800, total));
+    }
+
+    #[test]
+    fn class_weighting_options() {
+        let counts = [10, 0, 10, 40, 10, 10, 20];
+        let mut c = TrainConfig {
+            class_weighting: ClassWeighting::None,
+            ..TrainConfig::default()
+        };
+        assert!(c.class_weights(&counts).is_none());
+        c.class_weighting = ClassWeighting::Balanced;
+        let b = c.class_weights(&counts).unwrap();
+        c.class_weighting = ClassWeighting::Sqrt;
+        let s = c.class_weights(&counts).unwrap();
+        assert!((s[3] - b[3].sqrt()).abs() < 1e-6);
+        assert!(b[3] < 1.0 && b[0] > 1.0);
+    }
+}

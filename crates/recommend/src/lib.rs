@@ -26,6 +26,7 @@ pub mod store;
 pub use catalog::{Film, Track};
 pub use config::Config;
 
+pub use engine::{recommend, Live, Recommendations, Request};
 pub use error::{RecommendError, Result};
 pub use mood::{Mood, Strategy, Va};
 pub use store::Store;

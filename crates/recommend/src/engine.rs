@@ -25,6 +25,8 @@ pub struct Request {
     pub seed: Option<u64>,
     /// Where the mood came from: camera | video | image | manual.
     pub source: String,
+    /// Store the session in the history (when a store is given).
+    pub record: bool,
 }
 
 /// Live clients; both optional (no keys → offline).
@@ -458,7 +460,7 @@ pub fn recommend(
         notices,
         session_id: None,
     };
-    if let Some(s) = store.as_deref_mut() {
+    if let Some(s) = store.as_deref_mut().filter(|_| req.record) {
         let items: Vec<StoredItem> = rec
             .movies
             .iter()
@@ -568,6 +570,7 @@ mod tests {
             music: 6,
             seed,
             source: "manual".into(),
+            record: true,
         }
     }
 

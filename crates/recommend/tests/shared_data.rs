@@ -333,6 +333,7 @@ fn importing_each_shared_table_feeds_recommendations() {
             music: 8,
             seed: Some(seed),
             source: "manual".into(),
+            record: true,
         };
         let out = recommend(&req, &cfg, Some(&mut store), &Live::default()).unwrap();
         imported_movies += out.movies.iter().filter(|m| m.source != "embedded").count();

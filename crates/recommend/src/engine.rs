@@ -325,7 +325,7 @@ fn search_playlist(query: &str) -> RecItem {
 pub fn recommend(
     req: &Request,
     cfg: &Config,
-    mut store: Option<&mut Store>,
+    store: Option<&mut Store>,
     live: &Live,
 ) -> Result<Recommendations> {
     let seed = req.seed.unwrap_or_else(|| rand::thread_rng().gen());
@@ -460,7 +460,7 @@ pub fn recommend(
         notices,
         session_id: None,
     };
-    if let Some(s) = store.as_deref_mut().filter(|_| req.record) {
+    if let Some(s) = store.filter(|_| req.record) {
         let items: Vec<StoredItem> = rec
             .movies
             .iter()
@@ -790,5 +790,145 @@ mod tests {
         };
         assert!(has("Horror") + has("Thriller") + has("Mystery") >= 3);
         assert!((out.probabilities["happy"] - 0.4).abs() < 1e-9);
+    }
+
+    mod live_fallback {
+        use super::*;
+        use crate::live::fake::serve;
+        use crate::live::tests::{cfg, discover_body, search_body};
+        use crate::live::{Http, SpotifyAuth, SpotifyClient, TmdbAuth, TmdbClient};
+
+        fn live_for(url: &str, retries: u32) -> Live {
+            let mut c = cfg(url, url);
+            c.retries = retries;
+            let http = Http::new(c, None);
+            Live {
+                tmdb: Some(TmdbClient::new(http.clone(), TmdbAuth::ApiKey("k".into()))),
+                spotify: Some(SpotifyClient::new(
+                    http,
+                    SpotifyAuth {
+                        client_id: "i".into(),
+                        client_secret: "s".into(),
+                    },
+                )),
+            }
+        }
+
+        #[test]
+        fn live_results_are_used_when_services_answer() {
+            let srv = serve(|r| {
+                if r.target.starts_with("/api/token") {
+                    (
+                        200,
+                        vec![],
+                        r#"{"access_token":"AT","expires_in":3600}"#.into(),
+                        0,
+                    )
+                } else if r.target.starts_with("/v1/search") {
+                    (200, vec![], search_body(), 0)
+                } else {
+                    (200, vec![], discover_body(1), 0)
+                }
+            });
+            let out = recommend(
+                &req(Emotion::Sad, Strategy::Match, Some(1)),
+                &Config::default(),
+                None,
+                &live_for(&srv.url, 0),
+            )
+            .unwrap();
+            assert!(out.notices.is_empty(), "{:?}", out.notices);
+            assert!(
+                out.movies.iter().any(|m| m.source == "tmdb-live"),
+                "{:?}",
+                out.movies
+            );
+            assert!(out
+                .playlists
+                .iter()
+                .any(|p| p.source == "spotify-live" && p.title == "Mood Booster"));
+            assert!(out.music.iter().any(|m| m.source == "spotify-live"));
+            assert_eq!(out.movies.len(), 6);
+            // discover asked for the mood's genres (sad/match → drama first)
+            let seen = srv.seen.lock().unwrap().clone();
+            let d = seen
+                .iter()
+                .find(|r| r.target.starts_with("/discover/movie"))
+                .unwrap();
+            assert!(d.target.contains("with_genres=18"), "{}", d.target);
+        }
+
+        #[test]
+        fn failures_fall_back_to_offline_with_a_visible_notice() {
+            // 500 on everything
+            let srv = serve(|_| (500, vec![], "{}".into(), 0));
+            let out = recommend(
+                &req(Emotion::Sad, Strategy::Match, Some(1)),
+                &Config::default(),
+                None,
+                &live_for(&srv.url, 1),
+            )
+            .unwrap();
+            assert_eq!(out.movies.len(), 6);
+            assert_eq!(out.music.len(), 6);
+            assert!(out.movies.iter().all(|m| m.source == "embedded"));
+            assert!(
+                out.notices
+                    .iter()
+                    .any(|n| n.starts_with("TMDb unavailable")),
+                "{:?}",
+                out.notices
+            );
+            assert!(
+                out.notices
+                    .iter()
+                    .any(|n| n.starts_with("Spotify unavailable")),
+                "{:?}",
+                out.notices
+            );
+            assert!(out.playlists.iter().all(|p| p.source == "search"));
+            // 401: the notice says to check the key
+            let srv = serve(|_| (401, vec![], "{}".into(), 0));
+            let out = recommend(
+                &req(Emotion::Happy, Strategy::Match, Some(1)),
+                &Config::default(),
+                None,
+                &live_for(&srv.url, 1),
+            )
+            .unwrap();
+            assert!(
+                out.notices.iter().all(|n| n.contains("check your key")),
+                "{:?}",
+                out.notices
+            );
+            assert_eq!(out.movies.len(), 6);
+            // timeout
+            let srv = serve(|_| (200, vec![], discover_body(1), 2500));
+            let out = recommend(
+                &req(Emotion::Fear, Strategy::Calm, Some(1)),
+                &Config::default(),
+                None,
+                &live_for(&srv.url, 0),
+            )
+            .unwrap();
+            assert_eq!(out.movies.len(), 6);
+            assert!(
+                out.notices
+                    .iter()
+                    .any(|n| n.starts_with("TMDb unavailable")),
+                "{:?}",
+                out.notices
+            );
+            // nothing listening at all
+            let out = recommend(
+                &req(Emotion::Fear, Strategy::Calm, Some(1)),
+                &Config::default(),
+                None,
+                &live_for("http://127.0.0.1:9", 0),
+            )
+            .unwrap();
+            assert_eq!(out.music.len(), 6);
+            assert_eq!(out.notices.len(), 2, "{:?}", out.notices);
+        }
     }
 }

@@ -126,7 +126,7 @@ impl Columns {
     }
 }
 
-fn field<'a>(rec: &'a csv::StringRecord, i: usize) -> &'a str {
+fn field(rec: &csv::StringRecord, i: usize) -> &str {
     rec.get(i).map(str::trim).unwrap_or("")
 }
 

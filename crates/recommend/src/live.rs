@@ -668,13 +668,13 @@ pub(crate) mod fake {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::fake::*;
     use super::*;
     use crate::config::Config;
     use rand::SeedableRng;
 
-    fn cfg(tmdb: &str, spotify: &str) -> LiveConfig {
+    pub(crate) fn cfg(tmdb: &str, spotify: &str) -> LiveConfig {
         let mut c = Config::default().live;
         c.tmdb_base_url = tmdb.into();
         c.spotify_api_url = format!("{spotify}/v1");

@@ -121,6 +121,16 @@ pub struct RecommendArgs {
     pub opts: RecommendOptions,
 }
 
+/// Flags for the end-of-session summary of `moodlens live` / `detect` (flatten into their Args).
+#[derive(Args, Debug, Clone, PartialEq, Default)]
+pub struct SummaryArgs {
+    /// Do not end the session with recommendations.
+    #[arg(long)]
+    pub no_recommend: bool,
+    #[command(flatten)]
+    pub opts: RecommendOptions,
+}
+
 /// `moodlens feedback <item> --like|--dislike`
 #[derive(Args, Debug, Clone, PartialEq)]
 pub struct FeedbackArgs {
@@ -392,18 +402,21 @@ pub fn run_recommend(
     Ok(())
 }
 
-/// End-of-session summary for `moodlens live`/`detect`: the detected mood and recommendations.
-/// `probabilities` are the session's seven averaged probabilities; `source` is camera, video or
-/// image.
+/// End-of-session summary for `moodlens live`/`detect`: the detected mood and recommendations
+/// (recorded in the history). `probabilities` are the session's seven averaged probabilities in
+/// `Emotion::ALL` order; `source` is camera, video or image. Returns `None` with `--no-recommend`.
 pub fn session_summary(
     probabilities: &[f64],
     source: &str,
-    opts: &RecommendOptions,
+    args: &SummaryArgs,
     json: bool,
     out: &mut dyn Write,
-) -> anyhow::Result<Recommendations> {
+) -> anyhow::Result<Option<Recommendations>> {
+    if args.no_recommend {
+        return Ok(None);
+    }
     let mood = Mood::from_probabilities(probabilities)?;
-    let rec = recommend_with(mood, source, opts)?;
+    let rec = recommend_with(mood, source, &args.opts)?;
     if json {
         serde_json::to_writer_pretty(&mut *out, &rec)?;
         writeln!(out)?;
@@ -411,7 +424,7 @@ pub fn session_summary(
         writeln!(out, "Detected mood: {}", rec.mood)?;
         print_recommendations(&rec, out)?;
     }
-    Ok(rec)
+    Ok(Some(rec))
 }
 
 /// `moodlens feedback <item> --like|--dislike`
@@ -775,6 +788,32 @@ mod tests {
         assert!(run_recommend(&a, &mut &b""[..], &mut Vec::new(), &mut Vec::new()).is_err());
         assert!(TestCli::try_parse_from(["moodlens", "recommend", "--mood", "bored"]).is_err());
         assert!(TestCli::try_parse_from(["moodlens", "recommend", "--strategy", "loud"]).is_err());
+    }
+
+    #[test]
+    fn session_summary_records_the_source_and_can_be_turned_off() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut args = SummaryArgs::default();
+        args.opts.offline = true;
+        args.opts.store.db = Some(dir.path().join("s.db"));
+        let p = [0.05, 0.0, 0.05, 0.7, 0.1, 0.05, 0.05];
+        let mut out = Vec::new();
+        let rec = session_summary(&p, "camera", &args, false, &mut out)
+            .unwrap()
+            .unwrap();
+        assert_eq!(rec.mood, "happy");
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.starts_with("Detected mood: happy"), "{text}");
+        let s = Store::open(&dir.path().join("s.db")).unwrap();
+        let h = s.sessions(None).unwrap();
+        assert_eq!(h[0].source, "camera");
+        assert!((h[0].probabilities[3] - 0.7).abs() < 1e-9);
+        args.no_recommend = true;
+        let mut out = Vec::new();
+        assert!(session_summary(&p, "video", &args, false, &mut out)
+            .unwrap()
+            .is_none());
+        assert!(out.is_empty());
     }
 
     #[test]

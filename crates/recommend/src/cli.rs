@@ -152,7 +152,8 @@ pub struct HistoryArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
-    /// Write a PNG of mood over time (valence in blue, arousal in red, one point per session).
+    /// Write a PNG of mood over time: valence (blue) and arousal (red) per session, and a strip
+    /// coloured by the dominant mood.
     #[arg(long, value_name = "PNG")]
     pub plot: Option<PathBuf>,
     /// Only the last N sessions.
@@ -510,6 +511,25 @@ pub fn run_history(args: &HistoryArgs, out: &mut dyn Write) -> anyhow::Result<()
     Ok(())
 }
 
+/// Colour of each emotion in the history plot's mood strip.
+pub fn emotion_color(e: Emotion) -> (u8, u8, u8) {
+    match e {
+        Emotion::Angry => (230, 120, 0),
+        Emotion::Disgust => (120, 140, 0),
+        Emotion::Fear => (130, 60, 180),
+        Emotion::Happy => (240, 200, 0),
+        Emotion::Sad => (0, 130, 150),
+        Emotion::Surprise => (230, 90, 180),
+        Emotion::Neutral => (140, 140, 140),
+    }
+}
+
+/// Legend of the history plot (the PNG carries no text).
+pub const PLOT_LEGEND: &str =
+    "blue line: valence, red line: arousal (both -1..+1, grey line = 0); \
+bottom strip: dominant mood (orange angry, olive disgust, purple fear, yellow happy, teal sad, \
+pink surprise, grey neutral)";
+
 /// Mood over time as a PNG: valence (blue) and arousal (red) per session, zero line in grey.
 pub fn plot_history(sessions: &[crate::store::SessionRecord], path: &Path) -> anyhow::Result<()> {
     use plotters::prelude::*;
@@ -556,6 +576,16 @@ pub fn plot_history(sessions: &[crate::store::SessionRecord], path: &Path) -> an
         .map_err(|e| perr(&e))?;
     chart
         .draw_series(aro.iter().map(|p| Circle::new(*p, 4, RED.filled())))
+        .map_err(|e| perr(&e))?;
+    // dominant mood per session: a coloured strip along the bottom
+    chart
+        .draw_series(sessions.iter().enumerate().map(|(i, s)| {
+            let (r, g, b) = emotion_color(s.mood);
+            Rectangle::new(
+                [(i as f64 - 0.4, -1.045), (i as f64 + 0.4, -0.975)],
+                RGBColor(r, g, b).filled(),
+            )
+        }))
         .map_err(|e| perr(&e))?;
     root.present().map_err(|e| perr(&e))?;
     Ok(())

@@ -235,6 +235,18 @@ fn pick_top(mut scored: Vec<(usize, String, f64)>, n: usize, prefs: &Prefs) -> V
     out
 }
 
+/// Prior for ratings with few votes: a film's rating is shrunk toward 6.0/10 as if it had 25 more
+/// votes at that value (IMDb-style Bayesian average); unknown ratings count as 6.0.
+pub fn bayesian_rating(rating: Option<f64>, votes: Option<u64>) -> f64 {
+    const PRIOR: f64 = 6.0;
+    const M: f64 = 25.0;
+    match (rating, votes) {
+        (Some(r), Some(v)) => (r * v as f64 + PRIOR * M) / (v as f64 + M),
+        (Some(r), None) => r,
+        (None, _) => PRIOR,
+    }
+}
+
 /// Rank films for the mood.
 fn rank_films(
     films: &[Film],
@@ -263,13 +275,9 @@ fn rank_films(
             let best = ws.iter().cloned().fold(0.0, f64::max);
             let rest: f64 = ws.iter().sum::<f64>() - best;
             let affinity = best + 0.2 * rest.min(1.0);
-            let quality = f.rating.map(|r| r / 10.0).unwrap_or(0.6);
-            let thin = match f.votes {
-                Some(v) if v < 20 => -0.3,
-                _ => 0.0,
-            };
+            let quality = bayesian_rating(f.rating, f.votes) / 10.0;
             let unrelated = if affinity <= 0.0 { -2.0 } else { 0.0 };
-            let s = 2.0 * affinity + 1.5 * quality + thin + unrelated + 0.25 * gumbel(rng);
+            let s = 2.0 * affinity + 1.5 * quality + unrelated + 0.25 * gumbel(rng);
             (i, f.key(), s)
         })
         .collect();
@@ -769,6 +777,13 @@ mod tests {
         let after = count_comedy(Some(&mut s2));
         assert!(after > before, "liked genre rises: {before} -> {after}");
         assert!(feedback(&mut s2, "no such film ever", true).is_err());
+    }
+
+    #[test]
+    fn few_votes_do_not_beat_many() {
+        assert!(bayesian_rating(Some(10.0), Some(1)) < bayesian_rating(Some(8.0), Some(2000)));
+        assert!((bayesian_rating(Some(8.0), None) - 8.0).abs() < 1e-12);
+        assert_eq!(bayesian_rating(None, Some(5)), 6.0);
     }
 
     #[test]

@@ -17,6 +17,11 @@ use crate::config::LiveConfig;
 use crate::error::{RecommendError, Result};
 use crate::store::now_secs;
 
+/// A directive the binary should add to its log filter (e.g. `EnvFilter::add_directive`): ureq logs
+/// request URLs at debug level through the `log` crate, and a TMDb v3 key travels in the query
+/// string. This crate's own logs never contain keys.
+pub const LOG_FILTER_DIRECTIVE: &str = "ureq=warn";
+
 /// TMDb credentials: a v3 API key (query parameter) or a v4 read access token (Bearer header).
 #[derive(Clone, PartialEq, Eq)]
 pub enum TmdbAuth {

@@ -80,6 +80,8 @@ pub struct SessionRecord {
     pub id: i64,
     /// Unix seconds.
     pub time: i64,
+    /// The same time, "YYYY-MM-DD HH:MM" UTC.
+    pub time_utc: String,
     /// camera | video | image | manual | cli
     pub source: String,
     pub mood: Emotion,
@@ -277,6 +279,7 @@ impl Store {
             out.push(SessionRecord {
                 id,
                 time,
+                time_utc: crate::cli::format_time(time),
                 source,
                 mood,
                 probabilities,

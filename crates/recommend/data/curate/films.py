@@ -1,10 +1,16 @@
+"""Selection rules that produced the embedded catalog (run from the repo root; reads the shared
+reference tables, writes crates/recommend/data). Kept for transparency: the checked-in CSV is the
+curated result, validated by crates/recommend/tests/shared_data.rs."""
+import os
+DATA = os.environ.get("MOODLENS_DATA", "../shared/data") + "/catalogs"
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 import csv,re,collections
 G={'Action':28,'Adventure':12,'Animation':16,'Comedy':35,'Crime':80,'Documentary':99,'Drama':18,'Family':10751,'Fantasy':14,'History':36,'Horror':27,'Music':10402,'Mystery':9648,'Romance':10749,'Science Fiction':878,'TV Movie':10770,'Thriller':53,'War':10752,'Western':37}
-rows=list(csv.DictReader(open('/work/shared/data/catalogs/tmdb-top10k/top10K-TMDB-movies.csv',encoding='utf-8')))
+rows=list(csv.DictReader(open(DATA+'/tmdb-top10k/top10K-TMDB-movies.csv',encoding='utf-8')))
 print(len(rows))
 # movielens titles
 ml=set()
-for r in csv.DictReader(open('/work/shared/data/catalogs/movielens-small/movies.csv')):
+for r in csv.DictReader(open(DATA+'/movielens-small/movies.csv')):
     m=re.match(r'^(.*) \((\d{4})\)\s*$',r['title'].strip())
     if m: ml.add(m.group(2))
 films=[]
@@ -26,12 +32,12 @@ for g in G.values():
         if f['id'] in chosen: n+=1; continue
         chosen[f['id']]=f; n+=1
 
-links={r['movieId']:r['tmdbId'] for r in csv.DictReader(open('/work/shared/data/catalogs/movielens-small/links.csv'))}
+links={r['movieId']:r['tmdbId'] for r in csv.DictReader(open(DATA+'/movielens-small/links.csv'))}
 rs=collections.defaultdict(list)
-for r in csv.DictReader(open('/work/shared/data/catalogs/movielens-small/ratings.csv')): rs[r['movieId']].append(float(r['rating']))
+for r in csv.DictReader(open(DATA+'/movielens-small/ratings.csv')): rs[r['movieId']].append(float(r['rating']))
 MLG={'Action':28,'Adventure':12,'Animation':16,'Children':10751,'Comedy':35,'Crime':80,'Documentary':99,'Drama':18,'Fantasy':14,'Film-Noir':80,'Horror':27,'Musical':10402,'Mystery':9648,'Romance':10749,'Sci-Fi':878,'Thriller':53,'War':10752,'Western':37}
 docs=[]
-for r in csv.DictReader(open('/work/shared/data/catalogs/movielens-small/movies.csv')):
+for r in csv.DictReader(open(DATA+'/movielens-small/movies.csv')):
     if 'Documentary' not in r['genres'].split('|'): continue
     m=re.match(r'^(.*) \((\d{4})\)\s*$',r['title'].strip())
     if not m or not links.get(r['movieId']): continue
@@ -52,7 +58,7 @@ for f in docs[:20]:
 print(len(chosen))
 c=collections.Counter(g for f in chosen.values() for g in f['genres'])
 print({k:c[v] for k,v in G.items()})
-with open('/work/wt-recommend/crates/recommend/data/films.csv','w',newline='') as fh:
+with open(OUT+'/films.csv','w',newline='') as fh:
     w=csv.writer(fh); w.writerow(['title','year','tmdb_genres','rating','rating_source','tmdb_id'])
     for f in sorted(chosen.values(),key=lambda f:(f['title'].lower(),f['year'])):
         w.writerow([f['title'],f['year'],'|'.join(map(str,f['genres'])),f['rating'],f['src'],f['id']])

@@ -1,5 +1,11 @@
+"""Selection rules that produced the embedded catalog (run from the repo root; reads the shared
+reference tables, writes crates/recommend/data). Kept for transparency: the checked-in CSV is the
+curated result, validated by crates/recommend/tests/shared_data.rs."""
+import os
+DATA = os.environ.get("MOODLENS_DATA", "../shared/data") + "/catalogs"
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 import csv,collections
-S='/work/shared/data/catalogs/spotify/'
+S=DATA+'/spotify/'
 def cl(x): return max(0,min(1,x))
 P={'Energetic': (0.4746, 0.9052), 'Calm': (0.2791, 0.1696), 'Happy': (0.6010, 0.8014), 'Sad': (0.3929, 0.5267)}
 tr={}
@@ -36,7 +42,7 @@ for m,ts in b.items():
         per[a]+=1; seen_names.add(key); out.append(t); n+=1
 print(len(out), collections.Counter(lab(t) for t in out))
 cols=['artist','title','spotify_id','genre','valence','energy','danceability','acousticness','instrumentalness','loudness','tempo']
-with open('/work/wt-recommend/crates/recommend/data/tracks.csv','w',newline='') as fh:
+with open(OUT+'/tracks.csv','w',newline='') as fh:
     w=csv.writer(fh); w.writerow(cols)
     for t in sorted(out,key=lambda t:(t['artist'].lower(),t['name'].lower())):
         w.writerow([t['artist'],t['name'],t['id'],t['genre']]+[t[k] for k in cols[4:]])

@@ -846,6 +846,91 @@ mod tests {
         assert!(out.is_empty());
     }
 
+    /// The only test that sets process environment: keys and base URLs from env drive the live
+    /// clients end to end (no other test reads these variables).
+    #[test]
+    fn env_keys_and_base_urls_drive_live_clients() {
+        use crate::live::fake::serve;
+        let srv = serve(|r| {
+            if r.target.starts_with("/api/token") {
+                (
+                    200,
+                    vec![],
+                    r#"{"access_token":"AT","expires_in":3600}"#.into(),
+                    0,
+                )
+            } else if r.target.starts_with("/v1/search") {
+                (200, vec![], crate::live::tests::search_body(), 0)
+            } else {
+                (200, vec![], crate::live::tests::discover_body(1), 0)
+            }
+        });
+        let dir = tempfile::tempdir().unwrap();
+        std::env::set_var("TMDB_API_KEY", "env-key-123");
+        std::env::set_var("SPOTIFY_CLIENT_ID", "cid");
+        std::env::set_var("SPOTIFY_CLIENT_SECRET", "csecret");
+        std::env::set_var("MOODLENS_TMDB_BASE_URL", &srv.url);
+        std::env::set_var("MOODLENS_SPOTIFY_API_URL", format!("{}/v1", srv.url));
+        std::env::set_var("MOODLENS_SPOTIFY_ACCOUNTS_URL", &srv.url);
+        std::env::set_var("MOODLENS_CACHE_DIR", dir.path().join("cache"));
+        let db = tmp_db(&dir);
+        let TestCmd::Recommend(a) = parse(&[
+            "recommend",
+            "--mood",
+            "sad",
+            "--json",
+            "--db",
+            &db,
+            "--seed",
+            "1",
+        ]) else {
+            panic!()
+        };
+        let mut out = Vec::new();
+        let res = run_recommend(&a, &mut &b""[..], &mut out, &mut Vec::new());
+        for k in [
+            "TMDB_API_KEY",
+            "SPOTIFY_CLIENT_ID",
+            "SPOTIFY_CLIENT_SECRET",
+            "MOODLENS_TMDB_BASE_URL",
+            "MOODLENS_SPOTIFY_API_URL",
+            "MOODLENS_SPOTIFY_ACCOUNTS_URL",
+            "MOODLENS_CACHE_DIR",
+        ] {
+            std::env::remove_var(k);
+        }
+        res.unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert!(
+            v["notices"].as_array().unwrap().is_empty(),
+            "{}",
+            v["notices"]
+        );
+        assert!(v["movies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["source"] == "tmdb-live"));
+        assert!(v["playlists"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["source"] == "spotify-live"));
+        let seen = srv.seen.lock().unwrap().clone();
+        assert!(seen
+            .iter()
+            .any(|r| r.target.contains("api_key=env-key-123")));
+        // responses were cached under the given folder, without the key
+        let files: Vec<_> = std::fs::read_dir(dir.path().join("cache"))
+            .unwrap()
+            .collect();
+        assert!(!files.is_empty());
+        for f in files {
+            let text = std::fs::read_to_string(f.unwrap().path()).unwrap();
+            assert!(!text.contains("env-key-123") && !text.contains("csecret"));
+        }
+    }
+
     #[test]
     fn catalog_import_reports_counts() {
         let dir = tempfile::tempdir().unwrap();

@@ -277,7 +277,9 @@ fn rank_films(
             let affinity = best + 0.2 * rest.min(1.0);
             let quality = bayesian_rating(f.rating, f.votes) / 10.0;
             let unrelated = if affinity <= 0.0 { -2.0 } else { 0.0 };
-            let s = 2.0 * affinity + 1.5 * quality + unrelated + 0.25 * gumbel(rng);
+            // live results are fresh picks from a random page: a small preference
+            let live = if f.source == "tmdb-live" { 0.3 } else { 0.0 };
+            let s = 2.0 * affinity + 1.5 * quality + unrelated + live + 0.25 * gumbel(rng);
             (i, f.key(), s)
         })
         .collect();
@@ -361,12 +363,10 @@ pub fn recommend(
             Err(e) => notices.push(format!("TMDb unavailable ({e}): using the offline catalog")),
         }
     }
-    let mut movie_items: Vec<RecItem> = rank_films(&films, &weights, req.movies, &prefs, &mut rng)
+    let movie_items: Vec<RecItem> = rank_films(&films, &weights, req.movies, &prefs, &mut rng)
         .into_iter()
         .map(|i| film_item(&films[i]))
         .collect();
-    // live films get a small bonus by coming first among equals; keep their order stable
-    movie_items.truncate(req.movies);
 
     // ---- music
     let tracks = offline_tracks(store.as_deref())?;

@@ -111,8 +111,11 @@ impl DiskCache {
         }
     }
 
-    /// `<cache dir>/moodlens/http` (the `directories` crate).
+    /// `MOODLENS_CACHE_DIR`, else `<cache dir>/moodlens/http` (the `directories` crate).
     pub fn default_dir() -> Option<PathBuf> {
+        if let Some(d) = std::env::var_os("MOODLENS_CACHE_DIR") {
+            return Some(PathBuf::from(d));
+        }
         directories::ProjectDirs::from("", "", "moodlens").map(|d| d.cache_dir().join("http"))
     }
 
@@ -310,7 +313,8 @@ impl TmdbClient {
             ("page".to_string(), page.clamp(1, 500).to_string()),
         ];
         let cache_key = format!(
-            "tmdb:discover:{}",
+            "tmdb:{}:discover:{}",
+            self.http.cfg.tmdb_base_url,
             query
                 .iter()
                 .map(|(k, v)| format!("{k}={v}"))
@@ -500,7 +504,10 @@ impl SpotifyClient {
                 "{}/search",
                 self.http.cfg.spotify_api_url.trim_end_matches('/')
             ),
-            cache_key: Some(format!("spotify:search:{query}:{limit}")),
+            cache_key: Some(format!(
+                "spotify:{}:search:{query}:{limit}",
+                self.http.cfg.spotify_api_url
+            )),
             query: q,
             headers: vec![("Authorization", format!("Bearer {token}"))],
             hint: "SPOTIFY_CLIENT_ID and SPOTIFY_CLIENT_SECRET",

@@ -501,11 +501,7 @@ pub fn run_history(args: &HistoryArgs, out: &mut dyn Write) -> anyhow::Result<()
             )?;
         }
         if let Some(p) = &args.plot {
-            writeln!(
-                out,
-                "Plot written to {} (blue: valence, red: arousal)",
-                p.display()
-            )?;
+            writeln!(out, "Plot written to {} — {PLOT_LEGEND}", p.display())?;
         }
     }
     Ok(())
@@ -530,31 +526,107 @@ pub const PLOT_LEGEND: &str =
 bottom strip: dominant mood (orange angry, olive disgust, purple fear, yellow happy, teal sad, \
 pink surprise, grey neutral)";
 
-/// Mood over time as a PNG: valence (blue) and arousal (red) per session, zero line in grey.
+/// Register a system sans-serif font for plot text (once). `MOODLENS_FONT` may name a TTF/OTF file.
+/// Without any font the plot is drawn without text.
+fn plot_font_available() -> bool {
+    static FONT: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *FONT.get_or_init(|| {
+        let mut candidates: Vec<PathBuf> = Vec::new();
+        if let Some(p) = std::env::var_os("MOODLENS_FONT") {
+            candidates.push(PathBuf::from(p));
+        }
+        for p in [
+            "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+            "/usr/share/fonts/TTF/DejaVuSans.ttf",
+            "/usr/share/fonts/dejavu/DejaVuSans.ttf",
+            "/usr/share/fonts/dejavu-sans-fonts/DejaVuSans.ttf",
+            "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
+            "/usr/share/fonts/liberation-sans/LiberationSans-Regular.ttf",
+            "/usr/share/fonts/truetype/freefont/FreeSans.ttf",
+            "/System/Library/Fonts/Supplemental/Arial.ttf",
+            "C:\\Windows\\Fonts\\arial.ttf",
+        ] {
+            candidates.push(PathBuf::from(p));
+        }
+        for c in candidates {
+            if let Ok(bytes) = std::fs::read(&c) {
+                let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
+                if plotters::style::register_font(
+                    "sans-serif",
+                    plotters::style::FontStyle::Normal,
+                    bytes,
+                )
+                .is_ok()
+                {
+                    return true;
+                }
+            }
+        }
+        tracing::info!("no font found for plot text; set MOODLENS_FONT to a .ttf file");
+        false
+    })
+}
+
+/// Mood over time as a PNG: valence (blue) and arousal (red) per session, zero line in grey, and a
+/// strip coloured by the dominant mood. Axis labels, title and legend when a font is available.
 pub fn plot_history(sessions: &[crate::store::SessionRecord], path: &Path) -> anyhow::Result<()> {
     use plotters::prelude::*;
     let perr = |e: &dyn std::fmt::Display| crate::error::RecommendError::Plot(e.to_string());
-    let root = BitMapBackend::new(path, (900, 420)).into_drawing_area();
+    let text = plot_font_available();
+    let root = BitMapBackend::new(path, (1000, 480)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| perr(&e))?;
-    let area = root.margin(20, 20, 20, 20);
+    let (chart_area, legend_area) = if text {
+        let (l, r) = root.split_horizontally(870);
+        (l, Some(r))
+    } else {
+        (root.clone(), None)
+    };
     let n = sessions.len().max(2) as f64;
-    let mut chart = ChartBuilder::on(&area)
-        .build_cartesian_2d(-0.5f64..(n - 0.5), -1.05f64..1.05f64)
+    let mut builder = ChartBuilder::on(&chart_area);
+    builder.margin(16);
+    if text {
+        builder
+            .caption("moodlens — mood over time", ("sans-serif", 22))
+            .x_label_area_size(40)
+            .y_label_area_size(50);
+    }
+    let mut chart = builder
+        .build_cartesian_2d(-0.5f64..(n - 0.5), -1.08f64..1.05f64)
         .map_err(|e| perr(&e))?;
+    if text {
+        let labels: Vec<String> = sessions.iter().map(|s| format_time(s.time)).collect();
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_desc("session")
+            .y_desc("valence / arousal")
+            .x_labels(sessions.len().clamp(2, 8))
+            .y_label_formatter(&|y| {
+                if y.abs() < 1e-9 {
+                    "0".to_string()
+                } else {
+                    format!("{y:+.1}")
+                }
+            })
+            .x_label_formatter(&|x| {
+                let i = x.round();
+                if (i - x).abs() > 1e-6 || i < 0.0 {
+                    return String::new();
+                }
+                labels
+                    .get(i as usize)
+                    .map(|t| t.get(5..).unwrap_or(t).to_string())
+                    .unwrap_or_default()
+            })
+            .draw()
+            .map_err(|e| perr(&e))?;
+    }
     chart
         .draw_series(LineSeries::new(
             vec![(-0.5, 0.0), (n - 0.5, 0.0)],
-            &RGBColor(180, 180, 180),
+            &RGBColor(170, 170, 170),
         ))
         .map_err(|e| perr(&e))?;
-    for (y, _) in [(1.0, 0), (-1.0, 1)] {
-        chart
-            .draw_series(LineSeries::new(
-                vec![(-0.5, y), (n - 0.5, y)],
-                &RGBColor(230, 230, 230),
-            ))
-            .map_err(|e| perr(&e))?;
-    }
     let val: Vec<(f64, f64)> = sessions
         .iter()
         .enumerate()
@@ -582,11 +654,42 @@ pub fn plot_history(sessions: &[crate::store::SessionRecord], path: &Path) -> an
         .draw_series(sessions.iter().enumerate().map(|(i, s)| {
             let (r, g, b) = emotion_color(s.mood);
             Rectangle::new(
-                [(i as f64 - 0.4, -1.045), (i as f64 + 0.4, -0.975)],
+                [(i as f64 - 0.4, -1.075), (i as f64 + 0.4, -1.005)],
                 RGBColor(r, g, b).filled(),
             )
         }))
         .map_err(|e| perr(&e))?;
+    if let Some(legend) = &legend_area {
+        let mut y = 30;
+        let entries: Vec<(String, RGBColor, bool)> = [
+            ("valence".to_string(), BLUE, true),
+            ("arousal".to_string(), RED, true),
+        ]
+        .into_iter()
+        .chain(Emotion::ALL.iter().map(|e| {
+            let (r, g, b) = emotion_color(*e);
+            (e.label().to_string(), RGBColor(r, g, b), false)
+        }))
+        .collect();
+        for (label, color, line) in entries {
+            if line {
+                legend
+                    .draw(&PathElement::new(
+                        vec![(8, y), (32, y)],
+                        color.stroke_width(3),
+                    ))
+                    .map_err(|e| perr(&e))?;
+            } else {
+                legend
+                    .draw(&Rectangle::new([(8, y - 6), (32, y + 6)], color.filled()))
+                    .map_err(|e| perr(&e))?;
+            }
+            legend
+                .draw(&Text::new(label, (40, y - 8), ("sans-serif", 15)))
+                .map_err(|e| perr(&e))?;
+            y += 24;
+        }
+    }
     root.present().map_err(|e| perr(&e))?;
     Ok(())
 }

@@ -318,7 +318,8 @@ impl Store {
             .query_row(
                 "SELECT kind, item_key, title, link FROM session_items
                  WHERE item_key = ?1 OR lower(title) = lower(?1)
-                    OR lower(title) LIKE lower(?1) || ' (%' OR lower(title) LIKE '% — ' || lower(?1)
+                    OR substr(lower(title), 1, length(?1) + 2) = lower(?1) || ' ('
+                    OR substr(lower(title), -(length(?1) + 3)) = ' — ' || lower(?1)
                  ORDER BY session_id DESC LIMIT 1",
                 [q],
                 |r| {
@@ -539,12 +540,63 @@ mod tests {
         assert!(recent.contains("c") && !recent.contains("a"));
         assert_eq!(s.recent_item_keys(2).unwrap().len(), 3);
         assert_eq!(s.find_recommended("A").unwrap().unwrap().key, "a");
+        assert!(
+            s.find_recommended("%").unwrap().is_none(),
+            "no wildcard matching"
+        );
         assert!(s.find_recommended("zzz").unwrap().is_none());
         let mode: String = s
             .conn
             .query_row("PRAGMA journal_mode", [], |r| r.get(0))
             .unwrap();
         assert_eq!(mode, "wal");
+    }
+
+    #[test]
+    fn recommended_items_are_found_by_title_forms() {
+        let mut s = Store::open_in_memory().unwrap();
+        let items = [
+            StoredItem {
+                kind: "movie".into(),
+                key: "movie:tmdb:1".into(),
+                title: "Up (2009)".into(),
+                link: "l".into(),
+            },
+            StoredItem {
+                kind: "track".into(),
+                key: "track:spotify:x".into(),
+                title: "Radiohead — Creep".into(),
+                link: "l".into(),
+            },
+        ];
+        s.record_session(
+            1,
+            "manual",
+            Emotion::Sad,
+            &[0.0; 7],
+            "match",
+            0.0,
+            0.0,
+            &items,
+        )
+        .unwrap();
+        assert_eq!(
+            s.find_recommended("up").unwrap().unwrap().key,
+            "movie:tmdb:1"
+        );
+        assert_eq!(
+            s.find_recommended("Up (2009)").unwrap().unwrap().key,
+            "movie:tmdb:1"
+        );
+        assert_eq!(
+            s.find_recommended("creep").unwrap().unwrap().key,
+            "track:spotify:x"
+        );
+        assert_eq!(
+            s.find_recommended("track:spotify:x").unwrap().unwrap().kind,
+            "track"
+        );
+        assert!(s.find_recommended("u").unwrap().is_none());
     }
 
     #[test]

@@ -376,19 +376,28 @@ pub fn recommend(
         .map(|i| track_item(&tracks[i]))
         .collect();
 
-    // ---- playlists (search queries for the music moods along the path)
+    // ---- playlists: search queries for the music moods where the list starts and ends (the
+    // chosen tracks' labels; `calm` only the end)
     let mut moods: Vec<MusicMood> = Vec::new();
-    for va in [path.first().copied(), path.last().copied()]
-        .into_iter()
-        .flatten()
-    {
-        let m = MusicMood::for_va(va);
+    let label_of = |i: &RecItem| {
+        i.music_mood
+            .as_deref()
+            .and_then(|m| m.parse::<MusicMood>().ok())
+    };
+    let ends: Vec<Option<MusicMood>> = match req.strategy {
+        Strategy::Calm => vec![music_items.last().and_then(label_of)],
+        _ => vec![
+            music_items.first().and_then(label_of),
+            music_items.last().and_then(label_of),
+        ],
+    };
+    for m in ends.into_iter().flatten() {
         if !moods.contains(&m) {
             moods.push(m);
         }
     }
     if moods.is_empty() {
-        moods.push(MusicMood::for_va(req.mood.va));
+        moods.push(MusicMood::for_va(*path.last().unwrap_or(&req.mood.va)));
     }
     let mut queries: Vec<String> = Vec::new();
     for m in &moods {
@@ -670,6 +679,19 @@ mod tests {
         .unwrap();
         let mean_b: f64 = angry.music.iter().map(|m| m.arousal.unwrap()).sum::<f64>() / 6.0;
         assert!(mean_a < mean_b, "calm lowers arousal: {mean_a} vs {mean_b}");
+        let calm_sad = recommend(
+            &req(Emotion::Sad, Strategy::Calm, Some(4)),
+            &cfg,
+            None,
+            &Live::default(),
+        )
+        .unwrap();
+        let last = calm_sad.music.last().unwrap();
+        assert_eq!(
+            last.music_mood.as_deref(),
+            Some("Calm"),
+            "calm ends on calm music: {last:?}"
+        );
         let up_movies = recommend(
             &req(Emotion::Sad, Strategy::Uplift, Some(2)),
             &cfg,

@@ -64,6 +64,11 @@ pub fn emotion_va(e: Emotion) -> Va {
 pub const UPLIFT_GOAL: Va = Va::new(0.80, 0.30);
 /// Where the `calm` strategy leads: "relaxed"/"calm" in Russell's circumplex.
 pub const CALM_GOAL: Va = Va::new(0.60, -0.60);
+/// Where the `calm` music path ends. Spotify's valence underrates calm pieces (ambient, piano and
+/// acoustic tracks score low although people label them calm, not sad: the Calm class of
+/// `data_moods.csv` has the lowest mean valence), so in music space the path aims at low arousal
+/// and the upper edge of the Calm cluster's valence rather than at Russell's "relaxed".
+pub const CALM_MUSIC_GOAL: Va = Va::new(-0.10, -0.80);
 
 /// The mood of a session: a dominant emotion and the full probability distribution.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -160,7 +165,7 @@ impl Strategy {
         match self {
             Strategy::Match => vec![start; n],
             Strategy::Uplift => path(start, UPLIFT_GOAL, n),
-            Strategy::Calm => path(start.lerp(CALM_GOAL, 0.5), CALM_GOAL, n),
+            Strategy::Calm => path(start.lerp(CALM_MUSIC_GOAL, 0.5), CALM_MUSIC_GOAL, n),
         }
     }
 }
@@ -272,14 +277,20 @@ impl MusicMood {
         }
     }
 
-    /// The music mood nearest to a circumplex point (by quadrant): used to pick playlist queries.
+    /// The music mood of a circumplex point (used to pick playlist queries): low arousal is Calm;
+    /// high arousal without strong pleasure is Energetic; otherwise pleasant is Happy and unpleasant
+    /// Sad (or Energetic when aroused).
     pub fn for_va(va: Va) -> MusicMood {
-        match (va.valence >= 0.0, va.arousal >= 0.0) {
-            (true, true) if va.arousal > 0.6 && va.valence < 0.5 => MusicMood::Energetic,
-            (true, true) => MusicMood::Happy,
-            (false, true) => MusicMood::Energetic,
-            (true, false) => MusicMood::Calm,
-            (false, false) => MusicMood::Sad,
+        if va.arousal < -0.45 {
+            MusicMood::Calm
+        } else if va.arousal > 0.6 && va.valence < 0.5 {
+            MusicMood::Energetic
+        } else if va.valence >= 0.0 {
+            MusicMood::Happy
+        } else if va.arousal >= 0.3 {
+            MusicMood::Energetic
+        } else {
+            MusicMood::Sad
         }
     }
 }

@@ -278,7 +278,7 @@ fn rank_films(
             let quality = bayesian_rating(f.rating, f.votes) / 10.0;
             let unrelated = if affinity <= 0.0 { -2.0 } else { 0.0 };
             // live results are fresh picks from a random page: a small preference
-            let live = if f.source == "tmdb-live" { 0.3 } else { 0.0 };
+            let live = if f.source == "tmdb-live" { 0.6 } else { 0.0 };
             let s = 2.0 * affinity + 1.5 * quality + unrelated + live + 0.25 * gumbel(rng);
             (i, f.key(), s)
         })
@@ -331,6 +331,16 @@ fn search_playlist(query: &str) -> RecItem {
     }
 }
 
+/// A client thread's result; a panic in it becomes an error (and so an offline fallback).
+fn joined<T>(service: &'static str, r: std::thread::Result<Result<T>>) -> Result<T> {
+    r.unwrap_or_else(|_| {
+        Err(RecommendError::Http {
+            service,
+            msg: "client thread failed".into(),
+        })
+    })
+}
+
 /// Recommend movies, music and playlists; stores the session when a store is given.
 pub fn recommend(
     req: &Request,
@@ -344,31 +354,7 @@ pub fn recommend(
     let mut notices = Vec::new();
     let weights = cfg.genre_weights(req.strategy, &req.mood.probabilities);
 
-    // ---- movies
-    let mut films = offline_films(store.as_deref())?;
-    if let Some(tmdb) = &live.tmdb {
-        let mut top: Vec<(u32, f64)> = weights.iter().map(|(g, w)| (*g, *w)).collect();
-        top.sort_by(|a, b| b.1.total_cmp(&a.1));
-        let genres: Vec<u32> = top.iter().take(3).map(|(g, _)| *g).collect();
-        match tmdb.discover_random(&genres, cfg.tmdb_min_votes, &mut rng) {
-            Ok(live_films) if !live_films.is_empty() => {
-                // live results first: they replace the offline ones with the same key
-                let keys: HashSet<String> = live_films.iter().map(Film::key).collect();
-                films.retain(|f| !keys.contains(&f.key()));
-                let offline = std::mem::take(&mut films);
-                films = live_films;
-                films.extend(offline);
-            }
-            Ok(_) => notices.push("TMDb returned no movies: using the offline catalog".into()),
-            Err(e) => notices.push(format!("TMDb unavailable ({e}): using the offline catalog")),
-        }
-    }
-    let movie_items: Vec<RecItem> = rank_films(&films, &weights, req.movies, &prefs, &mut rng)
-        .into_iter()
-        .map(|i| film_item(&films[i]))
-        .collect();
-
-    // ---- music
+    // ---- music (offline catalogs: placement needs audio features)
     let tracks = offline_tracks(store.as_deref())?;
     let path = req.strategy.music_path(req.mood.va, req.music);
     let mut music_items: Vec<RecItem> = rank_tracks(&tracks, &path, &prefs, &mut rng)
@@ -407,56 +393,102 @@ pub fn recommend(
             }
         }
     }
-    let mut playlists: Vec<RecItem> = Vec::new();
-    let mut live_ok = false;
-    if let Some(sp) = &live.spotify {
-        for q in &queries {
-            match sp.search(q, 10) {
-                Ok((pls, trs)) => {
-                    live_ok = true;
-                    for p in pls.into_iter().take(3) {
-                        playlists.push(RecItem {
-                            kind: "playlist".into(),
-                            key: format!("playlist:{}", p.link),
-                            title: p.name,
-                            year: None,
-                            artist: p.owner,
-                            link: p.link,
-                            genres: vec![],
-                            rating: None,
-                            valence: None,
-                            arousal: None,
-                            music_mood: None,
-                            source: "spotify-live".into(),
-                        });
-                    }
-                    // congruent search hits join the list for `match` (not placed on the path)
-                    if req.strategy == Strategy::Match {
-                        let keep = req.music / 2;
-                        let live_tracks: Vec<RecItem> = trs
-                            .iter()
-                            .map(track_item)
-                            .filter(|t| {
-                                !prefs.disliked.contains(&t.key) && !prefs.recent.contains(&t.key)
-                            })
-                            .take(keep)
-                            .collect();
-                        if !live_tracks.is_empty() {
-                            music_items.truncate(req.music.saturating_sub(live_tracks.len()));
-                            music_items.extend(live_tracks);
+
+    // ---- live services, both at once (a slow one does not add to the other's wait)
+    let mut top: Vec<(u32, f64)> = weights.iter().map(|(g, w)| (*g, *w)).collect();
+    top.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let genres: Vec<u32> = top.iter().take(3).map(|(g, _)| *g).collect();
+    let mut tmdb_rng = ChaCha8Rng::seed_from_u64(seed ^ 0x9E37_79B9_7F4A_7C15);
+    type SpotifyFound = (Vec<crate::live::Playlist>, Vec<Track>);
+    let (tmdb_res, spotify_res): (Option<Result<Vec<Film>>>, Option<Result<SpotifyFound>>) =
+        std::thread::scope(|sc| {
+            let t = live.tmdb.as_ref().map(|c| {
+                let genres = &genres;
+                let rng = &mut tmdb_rng;
+                sc.spawn(move || c.discover_random(genres, cfg.tmdb_min_votes, rng))
+            });
+            let sp = live.spotify.as_ref().map(|c| {
+                let queries = &queries;
+                sc.spawn(move || -> Result<SpotifyFound> {
+                    let (mut pls, mut trs) = (Vec::new(), Vec::new());
+                    for q in queries {
+                        match c.search(q, 10) {
+                            Ok((p, t)) => {
+                                pls.extend(p.into_iter().take(3));
+                                trs.extend(t);
+                            }
+                            Err(e) if pls.is_empty() && trs.is_empty() => return Err(e),
+                            Err(_) => break,
                         }
                     }
-                }
-                Err(e) => {
-                    notices.push(format!(
-                        "Spotify unavailable ({e}): using the offline catalog"
-                    ));
-                    break;
-                }
+                    Ok((pls, trs))
+                })
+            });
+            (
+                t.map(|h| joined("TMDb", h.join())),
+                sp.map(|h| joined("Spotify", h.join())),
+            )
+        });
+
+    // ---- movies
+    let mut films = offline_films(store.as_deref())?;
+    match tmdb_res {
+        None => {}
+        Some(Ok(live_films)) if !live_films.is_empty() => {
+            // live results first: they replace the offline ones with the same key
+            let keys: HashSet<String> = live_films.iter().map(Film::key).collect();
+            films.retain(|f| !keys.contains(&f.key()));
+            let offline = std::mem::take(&mut films);
+            films = live_films;
+            films.extend(offline);
+        }
+        Some(Ok(_)) => notices.push("TMDb returned no movies: using the offline catalog".into()),
+        Some(Err(e)) => notices.push(format!("TMDb unavailable ({e}): using the offline catalog")),
+    }
+    let movie_items: Vec<RecItem> = rank_films(&films, &weights, req.movies, &prefs, &mut rng)
+        .into_iter()
+        .map(|i| film_item(&films[i]))
+        .collect();
+
+    // ---- live music: playlists, and for `match` congruent search hits (not placed on the path)
+    let mut playlists: Vec<RecItem> = Vec::new();
+    match spotify_res {
+        None => {}
+        Some(Ok((pls, trs))) => {
+            for p in pls {
+                playlists.push(RecItem {
+                    kind: "playlist".into(),
+                    key: format!("playlist:{}", p.link),
+                    title: p.name,
+                    year: None,
+                    artist: p.owner,
+                    link: p.link,
+                    genres: vec![],
+                    rating: None,
+                    valence: None,
+                    arousal: None,
+                    music_mood: None,
+                    source: "spotify-live".into(),
+                });
+            }
+            if req.strategy == Strategy::Match {
+                let mut seen: HashSet<String> = music_items.iter().map(|m| m.key.clone()).collect();
+                let live_tracks: Vec<RecItem> = trs
+                    .iter()
+                    .map(track_item)
+                    .filter(|t| !prefs.disliked.contains(&t.key) && !prefs.recent.contains(&t.key))
+                    .filter(|t| seen.insert(t.key.clone()))
+                    .take(req.music / 2)
+                    .collect();
+                music_items.truncate(req.music.saturating_sub(live_tracks.len()));
+                music_items.extend(live_tracks);
             }
         }
+        Some(Err(e)) => notices.push(format!(
+            "Spotify unavailable ({e}): using the offline catalog"
+        )),
     }
-    if !live_ok {
+    if playlists.is_empty() {
         playlists = queries.iter().map(|q| search_playlist(q)).collect();
     }
 

@@ -422,7 +422,7 @@ pub struct Playlist {
 pub struct SpotifyClient {
     http: Http,
     auth: SpotifyAuth,
-    token: std::cell::RefCell<Option<(String, i64)>>,
+    token: std::sync::Mutex<Option<(String, i64)>>,
 }
 
 /// Standard base64 (for the Basic authorization header).
@@ -452,14 +452,14 @@ impl SpotifyClient {
         SpotifyClient {
             http,
             auth,
-            token: std::cell::RefCell::new(None),
+            token: std::sync::Mutex::new(None),
         }
     }
 
     fn token(&self) -> Result<String> {
-        if let Some((t, exp)) = self.token.borrow().as_ref() {
-            if now_secs() < *exp - 30 {
-                return Ok(t.clone());
+        if let Some((t, exp)) = self.token.lock().ok().and_then(|g| g.clone()) {
+            if now_secs() < exp - 30 {
+                return Ok(t);
             }
         }
         let basic =
@@ -485,7 +485,9 @@ impl SpotifyClient {
             })?
             .to_string();
         let exp = now_secs() + v.get("expires_in").and_then(Value::as_i64).unwrap_or(3600);
-        *self.token.borrow_mut() = Some((tok.clone(), exp));
+        if let Ok(mut g) = self.token.lock() {
+            *g = Some((tok.clone(), exp));
+        }
         Ok(tok)
     }
 

@@ -30,3 +30,32 @@ pub use engine::{recommend, Live, Recommendations, Request};
 pub use error::{RecommendError, Result};
 pub use mood::{Mood, Strategy, Va};
 pub use store::Store;
+
+#[cfg(test)]
+mod boundary {
+    /// The recommender must not depend on the NN stack or on vision/OpenCV.
+    #[test]
+    fn no_nn_or_vision_dependency() {
+        let manifest = include_str!("../Cargo.toml");
+        let lock = include_str!("../../../Cargo.lock");
+        for banned in [
+            "moodlens-model",
+            "moodlens-vision",
+            "burn",
+            "opencv",
+            "candle",
+            "tch",
+        ] {
+            for line in manifest.lines() {
+                let name = line.split(['=', '.', ' ']).next().unwrap_or("").trim();
+                assert_ne!(name, banned, "crates/recommend depends on {banned}");
+            }
+        }
+        // and through moodlens-common: its entry in Cargo.lock lists only serde
+        let common = lock
+            .split("[[package]]")
+            .find(|p| p.contains("name = \"moodlens-common\""))
+            .expect("moodlens-common in Cargo.lock");
+        assert!(!common.contains("moodlens-model") && !common.contains("burn"));
+    }
+}

@@ -305,6 +305,7 @@ fn importing_each_shared_table_feeds_recommendations() {
     println!("{}", r.summary());
 
     let mut tracks = 0;
+    let mut rejected = Vec::new();
     for f in [
         "high_popularity_spotify_data.csv",
         "low_popularity_spotify_data.csv",
@@ -315,7 +316,13 @@ fn importing_each_shared_table_feeds_recommendations() {
         println!("{f}: {}", r.summary());
         assert!(r.imported > 600, "{f}: {}", r.summary());
         tracks += r.imported;
+        rejected.extend(r.examples);
     }
+    // the real tables hold a couple of malformed rows: reported with file and line, skipped
+    assert!(!rejected.is_empty());
+    assert!(rejected
+        .iter()
+        .all(|r| r.line > 1 && r.file.ends_with(".csv") && !r.reason.is_empty()));
     let (nf, nt) = store.catalog_counts().unwrap();
     // 5,851 films are in both (same TMDb id): one row each
     assert!(nf > 13800 && nf < 19742, "films {nf}");
@@ -342,5 +349,27 @@ fn importing_each_shared_table_feeds_recommendations() {
     assert!(
         imported_movies > 0 && imported_music > 0,
         "{imported_movies} {imported_music}"
+    );
+}
+
+/// Without the shared data these tests fail (they never skip): run one in a child process with
+/// `MOODLENS_DATA` pointing nowhere.
+#[test]
+fn missing_shared_data_fails_instead_of_skipping() {
+    let exe = std::env::current_exe().unwrap();
+    let status = std::process::Command::new(exe)
+        .args([
+            "--exact",
+            "music_mood_mapping_agrees_with_people",
+            "--test-threads=1",
+        ])
+        .env("MOODLENS_DATA", "/nonexistent/moodlens-data")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(
+        !status.success(),
+        "a shared-data test passed without the data"
     );
 }

@@ -322,7 +322,7 @@ pub fn print_recommendations(rec: &Recommendations, out: &mut dyn Write) -> std:
         "Mood: {} (valence {:+.2}, arousal {:+.2}) · strategy: {}",
         rec.mood, rec.valence, rec.arousal, rec.strategy
     )?;
-    writeln!(out, "\nMovies:")?;
+    writeln!(out, "\nMovies ({}):", rec.genres.join(", "))?;
     for (i, m) in rec.movies.iter().enumerate() {
         let year = m.year.map(|y| format!(" ({y})")).unwrap_or_default();
         let rating = m
@@ -835,7 +835,7 @@ mod tests {
             text.contains("Mood: sad") && text.contains("strategy: uplift"),
             "{text}"
         );
-        assert!(text.contains("Movies:") && text.contains("Music:"));
+        assert!(text.contains("Movies (") && text.contains("Music:"));
         // EOF at the prompt: clean exit, nothing recorded
         let mut out = Vec::new();
         run_recommend(&a, &mut &b""[..], &mut out, &mut Vec::new()).unwrap();

@@ -73,6 +73,8 @@ pub struct Recommendations {
     pub valence: f64,
     pub arousal: f64,
     pub strategy: String,
+    /// The TMDb genres the mood and strategy point to, best first.
+    pub genres: Vec<String>,
     pub seed: u64,
     pub movies: Vec<RecItem>,
     pub music: Vec<RecItem>,
@@ -502,6 +504,10 @@ pub fn recommend(
         valence: req.mood.va.valence,
         arousal: req.mood.va.arousal,
         strategy: req.strategy.label().to_string(),
+        genres: top_genres(&weights, 4)
+            .into_iter()
+            .map(str::to_string)
+            .collect(),
         seed,
         movies: movie_items,
         music: music_items,

@@ -6,7 +6,7 @@
 //! exponential backoff, honour 429 `Retry-After`, and report 401 as "check your key". Responses are
 //! cached on disk with a TTL. Keys come from the environment and are never logged.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use rand::Rng;
@@ -579,13 +579,6 @@ pub fn parse_search(v: &Value, query: &str) -> (Vec<Playlist>, Vec<Track>) {
         })
         .collect();
     (playlists, tracks)
-}
-
-/// The cache folder to use: the given one, else the default, else one under the temp dir.
-pub fn cache_dir_or_temp(dir: Option<&Path>) -> PathBuf {
-    dir.map(Path::to_path_buf)
-        .or_else(DiskCache::default_dir)
-        .unwrap_or_else(|| std::env::temp_dir().join("moodlens-http-cache"))
 }
 
 #[cfg(test)]

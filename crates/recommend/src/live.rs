@@ -916,6 +916,79 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn spotify_bad_credentials_and_rate_limit() {
+        let srv = serve(|_| (401, vec![], r#"{"error":"invalid_client"}"#.into(), 0));
+        let c = SpotifyClient::new(
+            Http::new(cfg(&srv.url, &srv.url), None),
+            SpotifyAuth {
+                client_id: "id".into(),
+                client_secret: "wrong-secret".into(),
+            },
+        );
+        let msg = c.search("calm ambient", 5).unwrap_err().to_string();
+        assert!(
+            msg.contains("check your key") && msg.contains("SPOTIFY_CLIENT_SECRET"),
+            "{msg}"
+        );
+        assert!(!msg.contains("wrong-secret"));
+
+        let n = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let n2 = n.clone();
+        let srv = serve(move |r| {
+            if r.target.starts_with("/api/token") {
+                (
+                    200,
+                    vec![],
+                    r#"{"access_token":"AT","expires_in":3600}"#.into(),
+                    0,
+                )
+            } else if n2.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+                (
+                    429,
+                    vec![("Retry-After".into(), "0".into())],
+                    "{}".into(),
+                    0,
+                )
+            } else {
+                (200, vec![], search_body(), 0)
+            }
+        });
+        let c = SpotifyClient::new(
+            Http::new(cfg(&srv.url, &srv.url), None),
+            SpotifyAuth {
+                client_id: "id".into(),
+                client_secret: "s".into(),
+            },
+        );
+        let (pl, _) = c.search("happy hits", 5).unwrap();
+        assert_eq!(pl.len(), 1);
+        assert_eq!(
+            n.load(std::sync::atomic::Ordering::SeqCst),
+            2,
+            "429 retried once"
+        );
+        // a Retry-After beyond the configured maximum is not waited for
+        let srv = serve(|_| {
+            (
+                429,
+                vec![("Retry-After".into(), "3600".into())],
+                "{}".into(),
+                0,
+            )
+        });
+        let c = TmdbClient::new(
+            Http::new(cfg(&srv.url, &srv.url), None),
+            TmdbAuth::ApiKey("k".into()),
+        );
+        let t0 = std::time::Instant::now();
+        let e = c.discover_page(&[18], 10, 1).unwrap_err().to_string();
+        assert!(
+            e.contains("429") && t0.elapsed() < Duration::from_secs(2),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn disk_cache_serves_within_ttl_only() {
         let dir = tempfile::tempdir().unwrap();
         let srv = serve(|_| (200, vec![], discover_body(1), 0));

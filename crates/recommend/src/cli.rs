@@ -265,27 +265,47 @@ pub fn choose_mood(
 
 /// Build the live clients from the environment (keys) and config (base URLs); none when offline.
 pub fn live_clients(cfg: &Config, offline: bool) -> Live {
+    live_clients_with(cfg, offline, &|k| std::env::var(k).ok())
+}
+
+/// The same, reading variables through `env` (tests pass a map instead of the process
+/// environment).
+pub fn live_clients_with(
+    cfg: &Config,
+    offline: bool,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Live {
     if offline {
         return Live::default();
     }
-    let lc = cfg.live.clone().with_env_overrides();
-    let cache = DiskCache::default_dir().map(|d| DiskCache::new(d, lc.cache_ttl_secs));
+    let lc = cfg.live.clone().with_overrides(env);
+    let cache = DiskCache::dir_from(env).map(|d| DiskCache::new(d, lc.cache_ttl_secs));
     let http = Http::new(lc, cache);
     Live {
-        tmdb: TmdbAuth::from_env().map(|a| TmdbClient::new(http.clone(), a)),
-        spotify: SpotifyAuth::from_env().map(|a| SpotifyClient::new(http.clone(), a)),
+        tmdb: TmdbAuth::from_lookup(env).map(|a| TmdbClient::new(http.clone(), a)),
+        spotify: SpotifyAuth::from_lookup(env).map(|a| SpotifyClient::new(http.clone(), a)),
     }
 }
 
 /// Recommend for a mood with the given options (opens the database, loads config, builds live
-/// clients); a database that cannot be opened is a notice, not a failure.
+/// clients from the environment); a database that cannot be opened is a notice, not a failure.
 pub fn recommend_with(
     mood: Mood,
     source: &str,
     opts: &RecommendOptions,
 ) -> anyhow::Result<Recommendations> {
+    recommend_with_env(mood, source, opts, &|k| std::env::var(k).ok())
+}
+
+/// [`recommend_with`], reading API keys, base URLs and the cache folder through `env`.
+pub fn recommend_with_env(
+    mood: Mood,
+    source: &str,
+    opts: &RecommendOptions,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> anyhow::Result<Recommendations> {
     let cfg = opts.store.config()?;
-    let live = live_clients(&cfg, opts.offline);
+    let live = live_clients_with(&cfg, opts.offline, env);
     let mut notice = None;
     let mut store = match opts.store.open() {
         Ok(s) => Some(s),
@@ -949,8 +969,8 @@ mod tests {
         assert!(out.is_empty());
     }
 
-    /// The only test that sets process environment: keys and base URLs from env drive the live
-    /// clients end to end (no other test reads these variables).
+    /// Keys and base URLs from the environment drive the live clients end to end (through a map,
+    /// not the process environment, which tests running in parallel share).
     #[test]
     fn env_keys_and_base_urls_drive_live_clients() {
         use crate::live::fake::serve;
@@ -969,60 +989,39 @@ mod tests {
             }
         });
         let dir = tempfile::tempdir().unwrap();
-        std::env::set_var("TMDB_API_KEY", "env-key-123");
-        std::env::set_var("SPOTIFY_CLIENT_ID", "cid");
-        std::env::set_var("SPOTIFY_CLIENT_SECRET", "csecret");
-        std::env::set_var("MOODLENS_TMDB_BASE_URL", &srv.url);
-        std::env::set_var("MOODLENS_SPOTIFY_API_URL", format!("{}/v1", srv.url));
-        std::env::set_var("MOODLENS_SPOTIFY_ACCOUNTS_URL", &srv.url);
-        std::env::set_var("MOODLENS_CACHE_DIR", dir.path().join("cache"));
-        let db = tmp_db(&dir);
-        let TestCmd::Recommend(a) = parse(&[
-            "recommend",
-            "--mood",
-            "sad",
-            "--json",
-            "--db",
-            &db,
-            "--seed",
-            "1",
-        ]) else {
-            panic!()
+        let vars: std::collections::HashMap<&str, String> = [
+            ("TMDB_API_KEY", "env-key-123".to_string()),
+            ("SPOTIFY_CLIENT_ID", "cid".into()),
+            ("SPOTIFY_CLIENT_SECRET", "csecret".into()),
+            ("MOODLENS_TMDB_BASE_URL", srv.url.clone()),
+            ("MOODLENS_SPOTIFY_API_URL", format!("{}/v1", srv.url)),
+            ("MOODLENS_SPOTIFY_ACCOUNTS_URL", srv.url.clone()),
+            (
+                "MOODLENS_CACHE_DIR",
+                dir.path().join("cache").display().to_string(),
+            ),
+        ]
+        .into_iter()
+        .collect();
+        let env = |k: &str| vars.get(k).cloned();
+        let opts = RecommendOptions {
+            seed: Some(1),
+            store: StoreArgs {
+                db: Some(dir.path().join("m.db")),
+                config: None,
+            },
+            ..Default::default()
         };
-        let mut out = Vec::new();
-        let res = run_recommend(&a, &mut &b""[..], &mut out, &mut Vec::new());
-        for k in [
-            "TMDB_API_KEY",
-            "SPOTIFY_CLIENT_ID",
-            "SPOTIFY_CLIENT_SECRET",
-            "MOODLENS_TMDB_BASE_URL",
-            "MOODLENS_SPOTIFY_API_URL",
-            "MOODLENS_SPOTIFY_ACCOUNTS_URL",
-            "MOODLENS_CACHE_DIR",
-        ] {
-            std::env::remove_var(k);
-        }
-        res.unwrap();
-        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
-        assert!(
-            v["notices"].as_array().unwrap().is_empty(),
-            "{}",
-            v["notices"]
-        );
-        assert!(v["movies"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|m| m["source"] == "tmdb-live"));
-        assert!(v["playlists"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|m| m["source"] == "spotify-live"));
+        let rec =
+            recommend_with_env(Mood::from_emotion(Emotion::Sad), "manual", &opts, &env).unwrap();
+        assert!(rec.notices.is_empty(), "{:?}", rec.notices);
+        assert!(rec.movies.iter().any(|m| m.source == "tmdb-live"));
+        assert!(rec.playlists.iter().any(|m| m.source == "spotify-live"));
         let seen = srv.seen.lock().unwrap().clone();
         assert!(seen
             .iter()
             .any(|r| r.target.contains("api_key=env-key-123")));
+        assert!(seen.iter().any(|r| r.target.starts_with("/v1/search")));
         // responses were cached under the given folder, without the key
         let files: Vec<_> = std::fs::read_dir(dir.path().join("cache"))
             .unwrap()
@@ -1032,6 +1031,13 @@ mod tests {
             let text = std::fs::read_to_string(f.unwrap().path()).unwrap();
             assert!(!text.contains("env-key-123") && !text.contains("csecret"));
         }
+        // no keys in the environment: offline, no requests
+        let none = |_: &str| None;
+        let before = srv.seen.lock().unwrap().len();
+        let rec =
+            recommend_with_env(Mood::from_emotion(Emotion::Sad), "manual", &opts, &none).unwrap();
+        assert!(rec.movies.iter().all(|m| m.source != "tmdb-live"));
+        assert_eq!(srv.seen.lock().unwrap().len(), before);
     }
 
     #[test]

@@ -34,14 +34,19 @@ impl LiveConfig {
 
     /// Apply the base-URL overrides from the environment: `MOODLENS_TMDB_BASE_URL`,
     /// `MOODLENS_SPOTIFY_API_URL`, `MOODLENS_SPOTIFY_ACCOUNTS_URL`.
-    pub fn with_env_overrides(mut self) -> Self {
-        if let Ok(v) = std::env::var("MOODLENS_TMDB_BASE_URL") {
+    pub fn with_env_overrides(self) -> Self {
+        self.with_overrides(&|k| std::env::var(k).ok())
+    }
+
+    /// The same, reading variables through `env` (tests pass a map).
+    pub fn with_overrides(mut self, env: &dyn Fn(&str) -> Option<String>) -> Self {
+        if let Some(v) = env("MOODLENS_TMDB_BASE_URL") {
             self.tmdb_base_url = v;
         }
-        if let Ok(v) = std::env::var("MOODLENS_SPOTIFY_API_URL") {
+        if let Some(v) = env("MOODLENS_SPOTIFY_API_URL") {
             self.spotify_api_url = v;
         }
-        if let Ok(v) = std::env::var("MOODLENS_SPOTIFY_ACCOUNTS_URL") {
+        if let Some(v) = env("MOODLENS_SPOTIFY_ACCOUNTS_URL") {
             self.spotify_accounts_url = v;
         }
         self

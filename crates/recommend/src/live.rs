@@ -42,7 +42,12 @@ impl TmdbAuth {
     /// From `TMDB_READ_TOKEN` (v4) or `TMDB_API_KEY` (v3 key; a value that looks like a v4 JWT is
     /// used as a Bearer token).
     pub fn from_env() -> Option<TmdbAuth> {
-        let get = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+        Self::from_lookup(&|k| std::env::var(k).ok())
+    }
+
+    /// The same, reading variables through `env`.
+    pub fn from_lookup(env: &dyn Fn(&str) -> Option<String>) -> Option<TmdbAuth> {
+        let get = |k: &str| env(k).filter(|v| !v.trim().is_empty());
         if let Some(t) = get("TMDB_READ_TOKEN") {
             return Some(TmdbAuth::Bearer(t.trim().to_string()));
         }
@@ -73,8 +78,13 @@ impl std::fmt::Debug for SpotifyAuth {
 impl SpotifyAuth {
     /// From `SPOTIFY_CLIENT_ID` and `SPOTIFY_CLIENT_SECRET`.
     pub fn from_env() -> Option<SpotifyAuth> {
-        let id = std::env::var("SPOTIFY_CLIENT_ID").ok()?;
-        let secret = std::env::var("SPOTIFY_CLIENT_SECRET").ok()?;
+        Self::from_lookup(&|k| std::env::var(k).ok())
+    }
+
+    /// The same, reading variables through `env`.
+    pub fn from_lookup(env: &dyn Fn(&str) -> Option<String>) -> Option<SpotifyAuth> {
+        let id = env("SPOTIFY_CLIENT_ID")?;
+        let secret = env("SPOTIFY_CLIENT_SECRET")?;
         if id.trim().is_empty() || secret.trim().is_empty() {
             return None;
         }
@@ -113,7 +123,12 @@ impl DiskCache {
 
     /// `MOODLENS_CACHE_DIR`, else `<cache dir>/moodlens/http` (the `directories` crate).
     pub fn default_dir() -> Option<PathBuf> {
-        if let Some(d) = std::env::var_os("MOODLENS_CACHE_DIR") {
+        Self::dir_from(&|k| std::env::var(k).ok())
+    }
+
+    /// The same, reading `MOODLENS_CACHE_DIR` through `env`.
+    pub fn dir_from(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
+        if let Some(d) = env("MOODLENS_CACHE_DIR") {
             return Some(PathBuf::from(d));
         }
         directories::ProjectDirs::from("", "", "moodlens").map(|d| d.cache_dir().join("http"))

@@ -1,0 +1,1087 @@
+//! Command-line layer for the `moodlens` binary: clap argument types and one function per
+//! subcommand (`recommend`, `feedback`, `history`, `catalog import …`), plus [`about`].
+//!
+//! Every function takes its input and output streams, so tests drive them without a binary and the
+//! binary passes `stdin().lock()`, `stdout()`, `stderr()`.
+
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use moodlens_common::Emotion;
+
+use crate::config::Config;
+use crate::engine::{recommend, Live, Recommendations, Request};
+use crate::import::{import_movielens, import_spotify_csv, import_tmdb_csv, ImportReport};
+use crate::live::{DiskCache, Http, SpotifyAuth, SpotifyClient, TmdbAuth, TmdbClient};
+use crate::mood::{Mood, Strategy};
+use crate::store::{default_db_path, Store};
+
+/// Options shared by the recommend-side subcommands.
+#[derive(Args, Debug, Clone, Default, PartialEq)]
+pub struct StoreArgs {
+    /// SQLite database (history, feedback, imported catalogs). Default: $MOODLENS_DB, else the
+    /// platform data folder (e.g. ~/.local/share/moodlens/moodlens.db).
+    #[arg(long, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+    /// Recommend configuration (TOML; genre map, live settings). Default:
+    /// $MOODLENS_RECOMMEND_CONFIG, else the built-in defaults.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+impl StoreArgs {
+    fn config(&self) -> anyhow::Result<Config> {
+        let path = self
+            .config
+            .clone()
+            .or_else(|| std::env::var_os("MOODLENS_RECOMMEND_CONFIG").map(PathBuf::from));
+        match path {
+            Some(p) => Config::load(&p).with_context(|| format!("loading config {}", p.display())),
+            None => Ok(Config::default()),
+        }
+    }
+
+    fn db_path(&self) -> anyhow::Result<PathBuf> {
+        self.db
+            .clone()
+            .or_else(default_db_path)
+            .context("no data folder found: pass --db <PATH>")
+    }
+
+    fn open(&self) -> anyhow::Result<Store> {
+        let p = self.db_path()?;
+        Store::open(&p).with_context(|| format!("opening database {}", p.display()))
+    }
+}
+
+fn parse_emotion(s: &str) -> Result<Emotion, String> {
+    s.parse::<Emotion>().map_err(|e| e.to_string())
+}
+
+fn parse_strategy(s: &str) -> Result<Strategy, String> {
+    s.parse::<Strategy>().map_err(|e| e.to_string())
+}
+
+/// Recommendation knobs shared by `recommend` and the end-of-session summary of `live`/`detect`.
+#[derive(Args, Debug, Clone, PartialEq)]
+pub struct RecommendOptions {
+    /// match (content congruent with the mood; default), uplift (start near the mood, move toward
+    /// positive valence) or calm (toward low arousal, positive valence).
+    #[arg(long, value_parser = parse_strategy)]
+    pub strategy: Option<Strategy>,
+    /// Number of movies.
+    #[arg(long, default_value_t = 5)]
+    pub movies: usize,
+    /// Number of music tracks.
+    #[arg(long, default_value_t = 5)]
+    pub music: usize,
+    /// Seed for a reproducible list (two runs without it differ).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Use only the embedded and imported catalogs, even when API keys are set.
+    #[arg(long)]
+    pub offline: bool,
+    /// Do not record this session in the history.
+    #[arg(long)]
+    pub no_history: bool,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+impl Default for RecommendOptions {
+    fn default() -> Self {
+        RecommendOptions {
+            strategy: None,
+            movies: 5,
+            music: 5,
+            seed: None,
+            offline: false,
+            no_history: false,
+            store: StoreArgs::default(),
+        }
+    }
+}
+
+/// `moodlens recommend`
+#[derive(Args, Debug, Clone, PartialEq, Default)]
+pub struct RecommendArgs {
+    /// The mood (angry, disgust, fear, happy, sad, surprise, neutral). Without it (and without
+    /// --probabilities) a numbered list is shown to choose from.
+    #[arg(long, value_parser = parse_emotion)]
+    pub mood: Option<Emotion>,
+    /// Seven probabilities in the model's order (angry,disgust,fear,happy,sad,surprise,neutral).
+    #[arg(long, value_delimiter = ',', num_args = 1.., conflicts_with = "mood")]
+    pub probabilities: Option<Vec<f64>>,
+    /// Print JSON (stable shape, documented in docs/RECOMMEND.md).
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub opts: RecommendOptions,
+}
+
+/// Flags for the end-of-session summary of `moodlens live` / `detect` (flatten into their Args).
+#[derive(Args, Debug, Clone, PartialEq, Default)]
+pub struct SummaryArgs {
+    /// Do not end the session with recommendations.
+    #[arg(long)]
+    pub no_recommend: bool,
+    #[command(flatten)]
+    pub opts: RecommendOptions,
+}
+
+/// `moodlens feedback <item> --like|--dislike`
+#[derive(Args, Debug, Clone, PartialEq)]
+pub struct FeedbackArgs {
+    /// The item: its key (from `recommend --json`) or its title.
+    pub item: String,
+    /// Show more like it (raises the weight of its genres / artist).
+    #[arg(long, conflicts_with = "dislike", required_unless_present = "dislike")]
+    pub like: bool,
+    /// Never show it again.
+    #[arg(long)]
+    pub dislike: bool,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+/// `moodlens history [--json] [--plot out.png]`
+#[derive(Args, Debug, Clone, PartialEq)]
+pub struct HistoryArgs {
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Write a PNG of mood over time: valence (blue) and arousal (red) per session, and a strip
+    /// coloured by the dominant mood.
+    #[arg(long, value_name = "PNG")]
+    pub plot: Option<PathBuf>,
+    /// Only the last N sessions.
+    #[arg(long)]
+    pub last: Option<usize>,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+/// `moodlens catalog …`
+#[derive(Args, Debug, Clone, PartialEq)]
+pub struct CatalogArgs {
+    #[command(subcommand)]
+    pub command: CatalogCommand,
+}
+
+#[derive(Subcommand, Debug, Clone, PartialEq)]
+pub enum CatalogCommand {
+    /// Import a catalog into the local database.
+    Import(ImportArgs),
+    /// Show how many imported films and tracks the database holds.
+    Stats(StoreArgs),
+}
+
+#[derive(Args, Debug, Clone, PartialEq)]
+pub struct ImportArgs {
+    #[command(subcommand)]
+    pub source: ImportSource,
+}
+
+#[derive(Subcommand, Debug, Clone, PartialEq)]
+pub enum ImportSource {
+    /// MovieLens folder (movies.csv, links.csv, ratings.csv), e.g. ml-latest-small.
+    Movielens(ImportFrom),
+    /// TMDb CSV export (id,title,genre,…,release_date,vote_average,vote_count).
+    TmdbCsv(ImportFrom),
+    /// Spotify track table with track_id, names and audio features.
+    SpotifyCsv(ImportFrom),
+}
+
+/// What to import from, and where to.
+#[derive(Args, Debug, Clone, PartialEq)]
+pub struct ImportFrom {
+    /// The folder (movielens) or CSV file (tmdb-csv, spotify-csv).
+    pub path: PathBuf,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+/// Attribution for every data source, as their terms require (for `--about` and the README).
+pub fn about() -> &'static str {
+    concat!(
+        "moodlens ", env!("CARGO_PKG_VERSION"), " — recommendations from facial emotion\n",
+        "\n",
+        "Data sources and attribution:\n",
+        "- This product uses the TMDB API but is not endorsed or certified by TMDB. Film ids, titles,\n",
+        "  genres and ratings in the embedded catalog come from TMDb (The Movie Database).\n",
+        "- MovieLens: F. Maxwell Harper and Joseph A. Konstan. 2015. The MovieLens Datasets: History\n",
+        "  and Context. ACM TiiS 5, 4, Article 19. Data by GroupLens Research (grouplens.org), used\n",
+        "  for research and non-commercial purposes under its terms.\n",
+        "- Music data (track ids, names, audio features) from Spotify's Web API via public track\n",
+        "  tables (Spotify high/low popularity playlists, year-end playlists 2000-2022, and the\n",
+        "  data_moods mood-labelled set); Spotify is a trademark of Spotify AB. Live search uses the\n",
+        "  Spotify Web API.\n",
+        "- Mood model: J. A. Russell (1980), A circumplex model of affect, JPSP 39(6).\n",
+    )
+}
+
+const PROMPT_LIST: &str = "How do you feel? Choose a mood:";
+
+/// The manual mood selection: a numbered list of the seven moods; the user types a number (or a
+/// name). Invalid input asks again; end of input returns `None` (exit cleanly).
+pub fn choose_mood(
+    input: &mut dyn BufRead,
+    out: &mut dyn Write,
+) -> anyhow::Result<Option<Emotion>> {
+    writeln!(out, "{PROMPT_LIST}")?;
+    for (i, e) in Emotion::ALL.iter().enumerate() {
+        writeln!(out, "  {}. {}", i + 1, e)?;
+    }
+    loop {
+        write!(out, "Enter a number (1-{}): ", Emotion::ALL.len())?;
+        out.flush()?;
+        let mut line = String::new();
+        if input.read_line(&mut line)? == 0 {
+            writeln!(out)?;
+            return Ok(None);
+        }
+        let t = line.trim();
+        if t.is_empty() {
+            continue;
+        }
+        if let Ok(n) = t.parse::<usize>() {
+            if (1..=Emotion::ALL.len()).contains(&n) {
+                return Ok(Some(Emotion::ALL[n - 1]));
+            }
+        } else if let Ok(e) = t.parse::<Emotion>() {
+            return Ok(Some(e));
+        }
+        writeln!(
+            out,
+            "'{t}' is not one of the choices; type a number from 1 to 7."
+        )?;
+    }
+}
+
+/// Build the live clients from the environment (keys) and config (base URLs); none when offline.
+pub fn live_clients(cfg: &Config, offline: bool) -> Live {
+    live_clients_with(cfg, offline, &|k| std::env::var(k).ok())
+}
+
+/// The same, reading variables through `env` (tests pass a map instead of the process
+/// environment).
+pub fn live_clients_with(
+    cfg: &Config,
+    offline: bool,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Live {
+    if offline {
+        return Live::default();
+    }
+    let lc = cfg.live.clone().with_overrides(env);
+    let cache = DiskCache::dir_from(env).map(|d| DiskCache::new(d, lc.cache_ttl_secs));
+    let http = Http::new(lc, cache);
+    Live {
+        tmdb: TmdbAuth::from_lookup(env).map(|a| TmdbClient::new(http.clone(), a)),
+        spotify: SpotifyAuth::from_lookup(env).map(|a| SpotifyClient::new(http.clone(), a)),
+    }
+}
+
+/// Recommend for a mood with the given options (opens the database, loads config, builds live
+/// clients from the environment); a database that cannot be opened is a notice, not a failure.
+pub fn recommend_with(
+    mood: Mood,
+    source: &str,
+    opts: &RecommendOptions,
+) -> anyhow::Result<Recommendations> {
+    recommend_with_env(mood, source, opts, &|k| std::env::var(k).ok())
+}
+
+/// [`recommend_with`], reading API keys, base URLs and the cache folder through `env`.
+pub fn recommend_with_env(
+    mood: Mood,
+    source: &str,
+    opts: &RecommendOptions,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> anyhow::Result<Recommendations> {
+    let cfg = opts.store.config()?;
+    let live = live_clients_with(&cfg, opts.offline, env);
+    let mut notice = None;
+    let mut store = match opts.store.open() {
+        Ok(s) => Some(s),
+        Err(e) => {
+            notice = Some(format!(
+                "history unavailable ({e:#}): nothing will be remembered"
+            ));
+            None
+        }
+    };
+    let req = Request {
+        mood,
+        strategy: opts.strategy.unwrap_or(cfg.default_strategy),
+        movies: opts.movies,
+        music: opts.music,
+        seed: opts.seed,
+        source: source.to_string(),
+        record: !opts.no_history,
+    };
+    let mut rec = recommend(&req, &cfg, store.as_mut(), &live)?;
+    if let Some(n) = notice {
+        rec.notices.insert(0, n);
+    }
+    Ok(rec)
+}
+
+/// Human-readable recommendations.
+pub fn print_recommendations(rec: &Recommendations, out: &mut dyn Write) -> std::io::Result<()> {
+    for n in &rec.notices {
+        writeln!(out, "notice: {n}")?;
+    }
+    writeln!(
+        out,
+        "Mood: {} (valence {:+.2}, arousal {:+.2}) · strategy: {}",
+        rec.mood, rec.valence, rec.arousal, rec.strategy
+    )?;
+    writeln!(out, "\nMovies ({}):", rec.genres.join(", "))?;
+    for (i, m) in rec.movies.iter().enumerate() {
+        let year = m.year.map(|y| format!(" ({y})")).unwrap_or_default();
+        let rating = m
+            .rating
+            .map(|r| format!(" · {r:.1}/10"))
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "  {:>2}. {}{} — {}{}",
+            i + 1,
+            m.title,
+            year,
+            m.genres.join(", "),
+            rating
+        )?;
+        writeln!(out, "      {}", m.link)?;
+    }
+    writeln!(out, "\nMusic:")?;
+    for (i, t) in rec.music.iter().enumerate() {
+        let mood = t
+            .music_mood
+            .as_deref()
+            .map(|m| format!(" [{m}]"))
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "  {:>2}. {} — {}{}",
+            i + 1,
+            t.artist.as_deref().unwrap_or("?"),
+            t.title,
+            mood
+        )?;
+        writeln!(out, "      {}", t.link)?;
+    }
+    if !rec.playlists.is_empty() {
+        writeln!(out, "\nPlaylists:")?;
+        for p in &rec.playlists {
+            writeln!(out, "  - {}: {}", p.title, p.link)?;
+        }
+    }
+    writeln!(
+        out,
+        "\nLike or dislike an item: moodlens feedback \"<title>\" --like|--dislike"
+    )?;
+    Ok(())
+}
+
+/// `moodlens recommend`: with `--mood`/`--probabilities`, or the manual mood selection on `input`.
+/// Prompts go to `out` (to `err` with `--json`, so stdout stays JSON). EOF at the prompt exits
+/// cleanly (Ok, nothing recommended).
+pub fn run_recommend(
+    args: &RecommendArgs,
+    input: &mut dyn BufRead,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> anyhow::Result<()> {
+    let (mood, source) = match (&args.probabilities, args.mood) {
+        (Some(p), _) => (Mood::from_probabilities(p)?, "manual"),
+        (None, Some(e)) => (Mood::from_emotion(e), "manual"),
+        (None, None) => {
+            let prompt: &mut dyn Write = if args.json { err } else { out };
+            match choose_mood(input, prompt)? {
+                Some(e) => (Mood::from_emotion(e), "manual"),
+                None => {
+                    writeln!(prompt, "No mood chosen.")?;
+                    return Ok(());
+                }
+            }
+        }
+    };
+    let rec = recommend_with(mood, source, &args.opts)?;
+    if args.json {
+        serde_json::to_writer_pretty(&mut *out, &rec)?;
+        writeln!(out)?;
+    } else {
+        print_recommendations(&rec, out)?;
+    }
+    Ok(())
+}
+
+/// End-of-session summary for `moodlens live`/`detect`: the detected mood and recommendations
+/// (recorded in the history). `probabilities` are the session's seven averaged probabilities in
+/// `Emotion::ALL` order; `source` is camera, video or image. Returns `None` with `--no-recommend`.
+pub fn session_summary(
+    probabilities: &[f64],
+    source: &str,
+    args: &SummaryArgs,
+    json: bool,
+    out: &mut dyn Write,
+) -> anyhow::Result<Option<Recommendations>> {
+    if args.no_recommend {
+        return Ok(None);
+    }
+    let mood = Mood::from_probabilities(probabilities)?;
+    let rec = recommend_with(mood, source, &args.opts)?;
+    if json {
+        serde_json::to_writer_pretty(&mut *out, &rec)?;
+        writeln!(out)?;
+    } else {
+        writeln!(out, "Detected mood: {}", rec.mood)?;
+        print_recommendations(&rec, out)?;
+    }
+    Ok(Some(rec))
+}
+
+/// `moodlens feedback <item> --like|--dislike`
+pub fn run_feedback(args: &FeedbackArgs, out: &mut dyn Write) -> anyhow::Result<()> {
+    let mut store = args.store.open()?;
+    let liked = args.like && !args.dislike;
+    let fb = crate::engine::feedback(&mut store, &args.item, liked)?;
+    if liked {
+        writeln!(
+            out,
+            "Liked: {} ({}). More like it will come.",
+            fb.title, fb.item_key
+        )?;
+    } else {
+        writeln!(
+            out,
+            "Disliked: {} ({}). It will not be shown again.",
+            fb.title, fb.item_key
+        )?;
+    }
+    Ok(())
+}
+
+/// "2026-11-24 18:30" (UTC) for unix seconds.
+pub fn format_time(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // civil from days (H. Hinnant)
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}",
+        rem / 3600,
+        rem % 3600 / 60
+    )
+}
+
+/// `moodlens history [--json] [--plot out.png]`
+pub fn run_history(args: &HistoryArgs, out: &mut dyn Write) -> anyhow::Result<()> {
+    let store = args.store.open()?;
+    let sessions = store.sessions(args.last)?;
+    if let Some(p) = &args.plot {
+        plot_history(&sessions, p)?;
+    }
+    if args.json {
+        serde_json::to_writer_pretty(&mut *out, &sessions)?;
+        writeln!(out)?;
+    } else {
+        if sessions.is_empty() {
+            writeln!(
+                out,
+                "No sessions yet: run `moodlens recommend` or `moodlens live`."
+            )?;
+        }
+        for s in &sessions {
+            writeln!(
+                out,
+                "{}  {:<7} {:<8} valence {:+.2} arousal {:+.2}  {:<6} {} items",
+                format_time(s.time),
+                s.source,
+                s.mood.label(),
+                s.valence,
+                s.arousal,
+                s.strategy,
+                s.items.len()
+            )?;
+        }
+        if let Some(p) = &args.plot {
+            writeln!(out, "Plot written to {} — {PLOT_LEGEND}", p.display())?;
+        }
+    }
+    Ok(())
+}
+
+/// Colour of each emotion in the history plot's mood strip.
+pub fn emotion_color(e: Emotion) -> (u8, u8, u8) {
+    match e {
+        Emotion::Angry => (230, 120, 0),
+        Emotion::Disgust => (120, 140, 0),
+        Emotion::Fear => (130, 60, 180),
+        Emotion::Happy => (240, 200, 0),
+        Emotion::Sad => (0, 130, 150),
+        Emotion::Surprise => (230, 90, 180),
+        Emotion::Neutral => (140, 140, 140),
+    }
+}
+
+/// Legend of the history plot (the PNG carries no text).
+pub const PLOT_LEGEND: &str =
+    "blue line: valence, red line: arousal (both -1..+1, grey line = 0); \
+bottom strip: dominant mood (orange angry, olive disgust, purple fear, yellow happy, teal sad, \
+pink surprise, grey neutral)";
+
+/// Register a system sans-serif font for plot text (once). `MOODLENS_FONT` may name a TTF/OTF file.
+/// Without any font the plot is drawn without text.
+fn plot_font_available() -> bool {
+    static FONT: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *FONT.get_or_init(|| {
+        let mut candidates: Vec<PathBuf> = Vec::new();
+        if let Some(p) = std::env::var_os("MOODLENS_FONT") {
+            candidates.push(PathBuf::from(p));
+        }
+        for p in [
+            "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+            "/usr/share/fonts/TTF/DejaVuSans.ttf",
+            "/usr/share/fonts/dejavu/DejaVuSans.ttf",
+            "/usr/share/fonts/dejavu-sans-fonts/DejaVuSans.ttf",
+            "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
+            "/usr/share/fonts/liberation-sans/LiberationSans-Regular.ttf",
+            "/usr/share/fonts/truetype/freefont/FreeSans.ttf",
+            "/System/Library/Fonts/Supplemental/Arial.ttf",
+            "C:\\Windows\\Fonts\\arial.ttf",
+        ] {
+            candidates.push(PathBuf::from(p));
+        }
+        for c in candidates {
+            if let Ok(bytes) = std::fs::read(&c) {
+                let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
+                if plotters::style::register_font(
+                    "sans-serif",
+                    plotters::style::FontStyle::Normal,
+                    bytes,
+                )
+                .is_ok()
+                {
+                    return true;
+                }
+            }
+        }
+        tracing::info!("no font found for plot text; set MOODLENS_FONT to a .ttf file");
+        false
+    })
+}
+
+/// Mood over time as a PNG: valence (blue) and arousal (red) per session, zero line in grey, and a
+/// strip coloured by the dominant mood. Axis labels, title and legend when a font is available.
+pub fn plot_history(sessions: &[crate::store::SessionRecord], path: &Path) -> anyhow::Result<()> {
+    use plotters::prelude::*;
+    let perr = |e: &dyn std::fmt::Display| crate::error::RecommendError::Plot(e.to_string());
+    let text = plot_font_available();
+    let root = BitMapBackend::new(path, (1000, 480)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| perr(&e))?;
+    let (chart_area, legend_area) = if text {
+        let (l, r) = root.split_horizontally(870);
+        (l, Some(r))
+    } else {
+        (root.clone(), None)
+    };
+    let n = sessions.len().max(2) as f64;
+    let mut builder = ChartBuilder::on(&chart_area);
+    builder.margin(16);
+    if text {
+        builder
+            .caption("moodlens — mood over time", ("sans-serif", 22))
+            .x_label_area_size(40)
+            .y_label_area_size(50);
+    }
+    let mut chart = builder
+        .build_cartesian_2d(-0.5f64..(n - 0.5), -1.08f64..1.05f64)
+        .map_err(|e| perr(&e))?;
+    if text {
+        let labels: Vec<String> = sessions.iter().map(|s| format_time(s.time)).collect();
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_desc("session")
+            .y_desc("valence / arousal")
+            .x_labels(sessions.len().clamp(2, 8))
+            .y_label_formatter(&|y| {
+                if y.abs() < 1e-9 {
+                    "0".to_string()
+                } else {
+                    format!("{y:+.1}")
+                }
+            })
+            .x_label_formatter(&|x| {
+                let i = x.round();
+                if (i - x).abs() > 1e-6 || i < 0.0 {
+                    return String::new();
+                }
+                labels
+                    .get(i as usize)
+                    .map(|t| t.get(5..).unwrap_or(t).to_string())
+                    .unwrap_or_default()
+            })
+            .draw()
+            .map_err(|e| perr(&e))?;
+    }
+    chart
+        .draw_series(LineSeries::new(
+            vec![(-0.5, 0.0), (n - 0.5, 0.0)],
+            &RGBColor(170, 170, 170),
+        ))
+        .map_err(|e| perr(&e))?;
+    let val: Vec<(f64, f64)> = sessions
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (i as f64, s.valence))
+        .collect();
+    let aro: Vec<(f64, f64)> = sessions
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (i as f64, s.arousal))
+        .collect();
+    chart
+        .draw_series(LineSeries::new(val.clone(), BLUE.stroke_width(2)))
+        .map_err(|e| perr(&e))?;
+    chart
+        .draw_series(val.iter().map(|p| Circle::new(*p, 4, BLUE.filled())))
+        .map_err(|e| perr(&e))?;
+    chart
+        .draw_series(LineSeries::new(aro.clone(), RED.stroke_width(2)))
+        .map_err(|e| perr(&e))?;
+    chart
+        .draw_series(aro.iter().map(|p| Circle::new(*p, 4, RED.filled())))
+        .map_err(|e| perr(&e))?;
+    // dominant mood per session: a coloured strip along the bottom
+    chart
+        .draw_series(sessions.iter().enumerate().map(|(i, s)| {
+            let (r, g, b) = emotion_color(s.mood);
+            Rectangle::new(
+                [(i as f64 - 0.4, -1.075), (i as f64 + 0.4, -1.005)],
+                RGBColor(r, g, b).filled(),
+            )
+        }))
+        .map_err(|e| perr(&e))?;
+    if let Some(legend) = &legend_area {
+        let mut y = 30;
+        let entries: Vec<(String, RGBColor, bool)> = [
+            ("valence".to_string(), BLUE, true),
+            ("arousal".to_string(), RED, true),
+        ]
+        .into_iter()
+        .chain(Emotion::ALL.iter().map(|e| {
+            let (r, g, b) = emotion_color(*e);
+            (e.label().to_string(), RGBColor(r, g, b), false)
+        }))
+        .collect();
+        for (label, color, line) in entries {
+            if line {
+                legend
+                    .draw(&PathElement::new(
+                        vec![(8, y), (32, y)],
+                        color.stroke_width(3),
+                    ))
+                    .map_err(|e| perr(&e))?;
+            } else {
+                legend
+                    .draw(&Rectangle::new([(8, y - 6), (32, y + 6)], color.filled()))
+                    .map_err(|e| perr(&e))?;
+            }
+            legend
+                .draw(&Text::new(label, (40, y - 8), ("sans-serif", 15)))
+                .map_err(|e| perr(&e))?;
+            y += 24;
+        }
+    }
+    root.present().map_err(|e| perr(&e))?;
+    Ok(())
+}
+
+/// `moodlens catalog import …` / `moodlens catalog stats`
+pub fn run_catalog(args: &CatalogArgs, out: &mut dyn Write) -> anyhow::Result<()> {
+    match &args.command {
+        CatalogCommand::Stats(sa) => {
+            let store = sa.open()?;
+            let (f, t) = store.catalog_counts()?;
+            writeln!(
+                out,
+                "Imported catalog: {f} films, {t} tracks (plus the embedded catalog)"
+            )?;
+        }
+        CatalogCommand::Import(ia) => {
+            let (from, what) = match &ia.source {
+                ImportSource::Movielens(f) => (f, "MovieLens folder"),
+                ImportSource::TmdbCsv(f) => (f, "TMDb CSV"),
+                ImportSource::SpotifyCsv(f) => (f, "Spotify CSV"),
+            };
+            let mut store = from.store.open()?;
+            let show = std::io::IsTerminal::is_terminal(&std::io::stderr());
+            let report: ImportReport = match &ia.source {
+                ImportSource::Movielens(f) => import_movielens(&f.path, &mut store, show),
+                ImportSource::TmdbCsv(f) => import_tmdb_csv(&f.path, &mut store, show),
+                ImportSource::SpotifyCsv(f) => import_spotify_csv(&f.path, &mut store, show),
+            }
+            .with_context(|| format!("importing {what} {}", from.path.display()))?;
+            if from.json {
+                serde_json::to_writer_pretty(&mut *out, &report)?;
+                writeln!(out)?;
+            } else {
+                writeln!(out, "{}", report.summary())?;
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser, Debug)]
+    struct TestCli {
+        #[command(subcommand)]
+        cmd: TestCmd,
+    }
+
+    #[derive(clap::Subcommand, Debug)]
+    enum TestCmd {
+        Recommend(RecommendArgs),
+        Feedback(FeedbackArgs),
+        History(HistoryArgs),
+        Catalog(CatalogArgs),
+    }
+
+    fn parse(args: &[&str]) -> TestCmd {
+        TestCli::try_parse_from(std::iter::once("moodlens").chain(args.iter().copied()))
+            .unwrap()
+            .cmd
+    }
+
+    #[test]
+    fn manual_mood_selection_asks_again_and_handles_eof() {
+        let mut input: &[u8] = b"9\nfoo\n\n4\n";
+        let mut out = Vec::new();
+        let e = choose_mood(&mut input, &mut out).unwrap();
+        assert_eq!(e, Some(Emotion::Happy));
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("1. angry") && text.contains("7. neutral"));
+        assert_eq!(text.matches("not one of the choices").count(), 2);
+        let mut input: &[u8] = b"sad\n";
+        assert_eq!(
+            choose_mood(&mut input, &mut Vec::new()).unwrap(),
+            Some(Emotion::Sad)
+        );
+        let mut input: &[u8] = b"0\n";
+        assert_eq!(
+            choose_mood(&mut input, &mut Vec::new()).unwrap(),
+            None,
+            "EOF after invalid"
+        );
+        let mut input: &[u8] = b"";
+        assert_eq!(choose_mood(&mut input, &mut Vec::new()).unwrap(), None);
+    }
+
+    fn tmp_db(dir: &tempfile::TempDir) -> String {
+        dir.path().join("m.db").display().to_string()
+    }
+
+    #[test]
+    fn recommend_json_offline_then_feedback_and_history() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = tmp_db(&dir);
+        let TestCmd::Recommend(a) = parse(&[
+            "recommend",
+            "--mood",
+            "sad",
+            "--json",
+            "--offline",
+            "--db",
+            &db,
+        ]) else {
+            panic!()
+        };
+        let mut out = Vec::new();
+        run_recommend(&a, &mut &b""[..], &mut out, &mut Vec::new()).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(v["mood"], "sad");
+        assert_eq!(v["strategy"], "match");
+        assert!(v["movies"].as_array().unwrap().len() >= 5);
+        assert!(v["music"].as_array().unwrap().len() >= 5);
+        for it in v["movies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .chain(v["music"].as_array().unwrap())
+        {
+            assert!(it["link"].as_str().unwrap().starts_with("https://"));
+        }
+        let title = v["movies"][0]["title"].as_str().unwrap().to_string();
+
+        // piped manual selection, text output
+        let TestCmd::Recommend(a) = parse(&[
+            "recommend",
+            "--offline",
+            "--db",
+            &db,
+            "--strategy",
+            "uplift",
+            "--seed",
+            "3",
+        ]) else {
+            panic!()
+        };
+        let mut out = Vec::new();
+        run_recommend(&a, &mut &b"x\n5\n"[..], &mut out, &mut Vec::new()).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.contains("Mood: sad") && text.contains("strategy: uplift"),
+            "{text}"
+        );
+        assert!(text.contains("Movies (") && text.contains("Music:"));
+        // EOF at the prompt: clean exit, nothing recorded
+        let mut out = Vec::new();
+        run_recommend(&a, &mut &b""[..], &mut out, &mut Vec::new()).unwrap();
+        assert!(String::from_utf8(out).unwrap().contains("No mood chosen"));
+
+        let TestCmd::Feedback(f) = parse(&["feedback", &title, "--dislike", "--db", &db]) else {
+            panic!()
+        };
+        let mut out = Vec::new();
+        run_feedback(&f, &mut out).unwrap();
+        assert!(String::from_utf8(out)
+            .unwrap()
+            .contains("will not be shown again"));
+        assert!(
+            TestCli::try_parse_from(["moodlens", "feedback", "x"]).is_err(),
+            "needs --like or --dislike"
+        );
+        assert!(
+            TestCli::try_parse_from(["moodlens", "feedback", "x", "--like", "--dislike"]).is_err()
+        );
+
+        let png = dir.path().join("h.png");
+        let TestCmd::History(h) = parse(&[
+            "history",
+            "--json",
+            "--db",
+            &db,
+            "--plot",
+            png.to_str().unwrap(),
+        ]) else {
+            panic!()
+        };
+        let mut out = Vec::new();
+        run_history(&h, &mut out).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(v.as_array().unwrap().len(), 2);
+        assert_eq!(v[0]["mood"], "sad");
+        assert_eq!(v[0]["source"], "manual");
+        let bytes = std::fs::read(&png).unwrap();
+        assert_eq!(&bytes[1..4], b"PNG");
+        let TestCmd::History(h) = parse(&["history", "--db", &db]) else {
+            panic!()
+        };
+        let mut out = Vec::new();
+        run_history(&h, &mut out).unwrap();
+        assert_eq!(String::from_utf8(out).unwrap().lines().count(), 2);
+    }
+
+    #[test]
+    fn probabilities_and_bad_arguments() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = tmp_db(&dir);
+        let TestCmd::Recommend(a) = parse(&[
+            "recommend",
+            "--probabilities",
+            "0.1,0,0.6,0.1,0.1,0.1,0",
+            "--json",
+            "--offline",
+            "--no-history",
+            "--db",
+            &db,
+        ]) else {
+            panic!()
+        };
+        let mut out = Vec::new();
+        run_recommend(&a, &mut &b""[..], &mut out, &mut Vec::new()).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(v["mood"], "fear");
+        assert!(
+            v.get("session_id").is_none(),
+            "--no-history records nothing"
+        );
+        let TestCmd::Recommend(a) = parse(&[
+            "recommend",
+            "--probabilities",
+            "1,2",
+            "--offline",
+            "--db",
+            &db,
+        ]) else {
+            panic!()
+        };
+        assert!(run_recommend(&a, &mut &b""[..], &mut Vec::new(), &mut Vec::new()).is_err());
+        assert!(TestCli::try_parse_from(["moodlens", "recommend", "--mood", "bored"]).is_err());
+        assert!(TestCli::try_parse_from(["moodlens", "recommend", "--strategy", "loud"]).is_err());
+    }
+
+    #[test]
+    fn session_summary_records_the_source_and_can_be_turned_off() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut args = SummaryArgs::default();
+        args.opts.offline = true;
+        args.opts.store.db = Some(dir.path().join("s.db"));
+        let p = [0.05, 0.0, 0.05, 0.7, 0.1, 0.05, 0.05];
+        let mut out = Vec::new();
+        let rec = session_summary(&p, "camera", &args, false, &mut out)
+            .unwrap()
+            .unwrap();
+        assert_eq!(rec.mood, "happy");
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.starts_with("Detected mood: happy"), "{text}");
+        let s = Store::open(&dir.path().join("s.db")).unwrap();
+        let h = s.sessions(None).unwrap();
+        assert_eq!(h[0].source, "camera");
+        assert!((h[0].probabilities[3] - 0.7).abs() < 1e-9);
+        args.no_recommend = true;
+        let mut out = Vec::new();
+        assert!(session_summary(&p, "video", &args, false, &mut out)
+            .unwrap()
+            .is_none());
+        assert!(out.is_empty());
+    }
+
+    /// Keys and base URLs from the environment drive the live clients end to end (through a map,
+    /// not the process environment, which tests running in parallel share).
+    #[test]
+    fn env_keys_and_base_urls_drive_live_clients() {
+        use crate::live::fake::serve;
+        let srv = serve(|r| {
+            if r.target.starts_with("/api/token") {
+                (
+                    200,
+                    vec![],
+                    r#"{"access_token":"AT","expires_in":3600}"#.into(),
+                    0,
+                )
+            } else if r.target.starts_with("/v1/search") {
+                (200, vec![], crate::live::tests::search_body(), 0)
+            } else {
+                (200, vec![], crate::live::tests::discover_body(1), 0)
+            }
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let vars: std::collections::HashMap<&str, String> = [
+            ("TMDB_API_KEY", "env-key-123".to_string()),
+            ("SPOTIFY_CLIENT_ID", "cid".into()),
+            ("SPOTIFY_CLIENT_SECRET", "csecret".into()),
+            ("MOODLENS_TMDB_BASE_URL", srv.url.clone()),
+            ("MOODLENS_SPOTIFY_API_URL", format!("{}/v1", srv.url)),
+            ("MOODLENS_SPOTIFY_ACCOUNTS_URL", srv.url.clone()),
+            (
+                "MOODLENS_CACHE_DIR",
+                dir.path().join("cache").display().to_string(),
+            ),
+        ]
+        .into_iter()
+        .collect();
+        let env = |k: &str| vars.get(k).cloned();
+        let opts = RecommendOptions {
+            seed: Some(1),
+            store: StoreArgs {
+                db: Some(dir.path().join("m.db")),
+                config: None,
+            },
+            ..Default::default()
+        };
+        let rec =
+            recommend_with_env(Mood::from_emotion(Emotion::Sad), "manual", &opts, &env).unwrap();
+        assert!(rec.notices.is_empty(), "{:?}", rec.notices);
+        assert!(rec.movies.iter().any(|m| m.source == "tmdb-live"));
+        assert!(rec.playlists.iter().any(|m| m.source == "spotify-live"));
+        let seen = srv.seen.lock().unwrap().clone();
+        assert!(seen
+            .iter()
+            .any(|r| r.target.contains("api_key=env-key-123")));
+        assert!(seen.iter().any(|r| r.target.starts_with("/v1/search")));
+        // responses were cached under the given folder, without the key
+        let files: Vec<_> = std::fs::read_dir(dir.path().join("cache"))
+            .unwrap()
+            .collect();
+        assert!(!files.is_empty());
+        for f in files {
+            let text = std::fs::read_to_string(f.unwrap().path()).unwrap();
+            assert!(!text.contains("env-key-123") && !text.contains("csecret"));
+        }
+        // no keys in the environment: offline, no requests
+        let none = |_: &str| None;
+        let before = srv.seen.lock().unwrap().len();
+        let rec =
+            recommend_with_env(Mood::from_emotion(Emotion::Sad), "manual", &opts, &none).unwrap();
+        assert!(rec.movies.iter().all(|m| m.source != "tmdb-live"));
+        assert_eq!(srv.seen.lock().unwrap().len(), before);
+    }
+
+    #[test]
+    fn catalog_import_reports_counts() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = tmp_db(&dir);
+        let csv = dir.path().join("t.csv");
+        std::fs::write(&csv, "id,title,genre,vote_average,vote_count,release_date\n550,Fight Club,Drama,8.4,25000,1999-10-15\nbad,row\n").unwrap();
+        let TestCmd::Catalog(c) = parse(&[
+            "catalog",
+            "import",
+            "tmdb-csv",
+            csv.to_str().unwrap(),
+            "--db",
+            &db,
+        ]) else {
+            panic!()
+        };
+        let mut out = Vec::new();
+        run_catalog(&c, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("1 imported, 1 rejected"), "{text}");
+        let TestCmd::Catalog(c) = parse(&["catalog", "stats", "--db", &db]) else {
+            panic!()
+        };
+        let mut out = Vec::new();
+        run_catalog(&c, &mut out).unwrap();
+        assert!(String::from_utf8(out).unwrap().contains("1 films"));
+    }
+
+    #[test]
+    fn about_credits_every_source_and_time_formats() {
+        let a = about();
+        for s in [
+            "This product uses the TMDB API but is not endorsed or certified by TMDB",
+            "Harper",
+            "Konstan",
+            "GroupLens",
+            "Spotify",
+            "Russell",
+        ] {
+            assert!(a.contains(s), "{s}");
+        }
+        assert_eq!(format_time(0), "1970-01-01 00:00");
+        assert_eq!(format_time(1_795_000_000), "2026-11-18 11:06");
+    }
+}

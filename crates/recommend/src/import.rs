@@ -1,0 +1,575 @@
+//! Importers for catalogs users already have: MovieLens (movies.csv + links.csv + ratings.csv),
+//! TMDb CSV exports (columns as in "Top 10000 popular movies"), and Spotify track tables with audio
+//! features. Malformed rows are reported (file and line) and skipped, never a panic.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+
+use crate::catalog::{Film, Track};
+use crate::config::{movielens_genre_id, tmdb_genre_id};
+use crate::error::{RecommendError, Result};
+use crate::mood::AudioFeatures;
+use crate::store::Store;
+
+/// At most this many rejected rows are listed one by one (all are counted).
+pub const MAX_LISTED_REJECTS: usize = 50;
+
+/// A rejected row.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Rejected {
+    pub file: String,
+    pub line: u64,
+    pub reason: String,
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ImportReport {
+    pub source: String,
+    pub imported: usize,
+    pub rejected: usize,
+    /// Rejected count per reason.
+    pub reasons: BTreeMap<String, usize>,
+    /// The first [`MAX_LISTED_REJECTS`] rejected rows.
+    pub examples: Vec<Rejected>,
+}
+
+impl ImportReport {
+    fn new(source: &str) -> Self {
+        ImportReport {
+            source: source.into(),
+            ..Default::default()
+        }
+    }
+
+    fn reject(&mut self, file: &Path, line: u64, reason: impl Into<String>) {
+        let reason = reason.into();
+        tracing::debug!(file = %file.display(), line, %reason, "row rejected");
+        self.rejected += 1;
+        *self.reasons.entry(reason.clone()).or_insert(0) += 1;
+        if self.examples.len() < MAX_LISTED_REJECTS {
+            self.examples.push(Rejected {
+                file: file.display().to_string(),
+                line,
+                reason,
+            });
+        }
+    }
+
+    /// Human summary: counts and the reasons.
+    pub fn summary(&self) -> String {
+        let mut s = format!(
+            "{}: {} imported, {} rejected",
+            self.source, self.imported, self.rejected
+        );
+        for (r, n) in &self.reasons {
+            s.push_str(&format!("\n  {n} × {r}"));
+        }
+        for ex in self.examples.iter().take(10) {
+            s.push_str(&format!("\n  e.g. {}:{}: {}", ex.file, ex.line, ex.reason));
+        }
+        s
+    }
+}
+
+fn open_csv(path: &Path) -> Result<(csv::Reader<File>, u64)> {
+    let f = File::open(path).map_err(|e| RecommendError::io(path, e))?;
+    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+    let rdr = csv::ReaderBuilder::new().flexible(true).from_reader(f);
+    Ok((rdr, len))
+}
+
+fn progress(len: u64, show: bool, msg: &str) -> ProgressBar {
+    if !show {
+        return ProgressBar::hidden();
+    }
+    let pb = ProgressBar::new(len);
+    pb.set_style(
+        ProgressStyle::with_template("{msg:>14} [{bar:30}] {bytes}/{total_bytes} {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    pb.set_message(msg.to_string());
+    pb
+}
+
+/// Column indices by (case-insensitive) name; the first candidate present wins.
+struct Columns(HashMap<String, usize>);
+
+impl Columns {
+    fn new(headers: &csv::StringRecord) -> Self {
+        Columns(
+            headers
+                .iter()
+                .enumerate()
+                .map(|(i, h)| {
+                    (
+                        h.trim().trim_start_matches('\u{feff}').to_ascii_lowercase(),
+                        i,
+                    )
+                })
+                .collect(),
+        )
+    }
+    fn find(&self, names: &[&str]) -> Option<usize> {
+        names.iter().find_map(|n| self.0.get(*n).copied())
+    }
+    fn need(&self, path: &Path, names: &[&str]) -> Result<usize> {
+        self.find(names).ok_or_else(|| RecommendError::Import {
+            path: path.to_path_buf(),
+            msg: format!("missing column {}", names.join(" or ")),
+        })
+    }
+}
+
+fn field(rec: &csv::StringRecord, i: usize) -> &str {
+    rec.get(i).map(str::trim).unwrap_or("")
+}
+
+/// Split a MovieLens title "Usual Suspects, The (1995)" into ("The Usual Suspects", Some(1995)).
+pub fn split_movielens_title(raw: &str) -> (String, Option<i32>) {
+    let t = raw.trim();
+    let (mut title, year) = match t.rfind('(') {
+        Some(i) if t.ends_with(')') => {
+            let inner = &t[i + 1..t.len() - 1];
+            match inner.parse::<i32>() {
+                Ok(y) if (1870..=2100).contains(&y) && inner.len() == 4 => {
+                    (t[..i].trim().to_string(), Some(y))
+                }
+                _ => (t.to_string(), None),
+            }
+        }
+        _ => (t.to_string(), None),
+    };
+    for art in [
+        "The", "A", "An", "Les", "La", "Le", "Il", "Das", "Der", "Die", "El",
+    ] {
+        let suffix = format!(", {art}");
+        if title.ends_with(&suffix) {
+            title = format!("{art} {}", &title[..title.len() - suffix.len()]);
+            break;
+        }
+        // "Title, The (Alt title)"
+        let mid = format!(", {art} (");
+        if let Some(i) = title.find(&mid) {
+            title = format!("{art} {}{}", &title[..i], &title[i + mid.len() - 2..]);
+            break;
+        }
+    }
+    (title, year)
+}
+
+/// `catalog import movielens <dir>`: movies.csv + links.csv (TMDb ids) + ratings.csv (mean rating
+/// on a 0–10 scale and count).
+pub fn import_movielens(
+    dir: &Path,
+    store: &mut Store,
+    show_progress: bool,
+) -> Result<ImportReport> {
+    let mut report = ImportReport::new("movielens");
+    let movies = dir.join("movies.csv");
+    let links = dir.join("links.csv");
+    let ratings = dir.join("ratings.csv");
+
+    // links: movieId -> tmdbId
+    let mut tmdb: HashMap<String, u64> = HashMap::new();
+    if links.exists() {
+        let (mut rdr, _) = open_csv(&links)?;
+        let cols = Columns::new(&rdr.headers().cloned().unwrap_or_default());
+        let (mi, ti) = (
+            cols.need(&links, &["movieid"])?,
+            cols.need(&links, &["tmdbid"])?,
+        );
+        for rec in rdr.records() {
+            let Ok(rec) = rec else { continue };
+            if let Ok(id) = field(&rec, ti).parse::<u64>() {
+                tmdb.insert(field(&rec, mi).to_string(), id);
+            }
+        }
+    }
+    // ratings: movieId -> (sum, count)
+    let mut agg: HashMap<String, (f64, u64)> = HashMap::new();
+    if ratings.exists() {
+        let (mut rdr, len) = open_csv(&ratings)?;
+        let pb = progress(len, show_progress, "ratings.csv");
+        let cols = Columns::new(&rdr.headers().cloned().unwrap_or_default());
+        let (mi, ri) = (
+            cols.need(&ratings, &["movieid"])?,
+            cols.need(&ratings, &["rating"])?,
+        );
+        let mut rec = csv::StringRecord::new();
+        loop {
+            match rdr.read_record(&mut rec) {
+                Ok(false) => break,
+                Ok(true) => {
+                    let line = rec.position().map(|p| p.line()).unwrap_or(0);
+                    match field(&rec, ri).parse::<f64>() {
+                        Ok(r) if (0.0..=5.0).contains(&r) => {
+                            let e = agg.entry(field(&rec, mi).to_string()).or_insert((0.0, 0));
+                            e.0 += r;
+                            e.1 += 1;
+                        }
+                        _ => report.reject(&ratings, line, "rating not a number in 0..5"),
+                    }
+                    if line % 4096 == 0 {
+                        pb.set_position(rec.position().map(|p| p.byte()).unwrap_or(0));
+                    }
+                }
+                Err(e) => {
+                    let line = e.position().map(|p| p.line()).unwrap_or(0);
+                    report.reject(&ratings, line, "unreadable row");
+                    if matches!(e.kind(), csv::ErrorKind::Io(_)) {
+                        break;
+                    }
+                }
+            }
+        }
+        pb.finish_and_clear();
+    }
+    let (mut rdr, len) = open_csv(&movies)?;
+    let pb = progress(len, show_progress, "movies.csv");
+    let cols = Columns::new(&rdr.headers().cloned().map_err(|e| RecommendError::Import {
+        path: movies.clone(),
+        msg: e.to_string(),
+    })?);
+    let (mi, ti, gi) = (
+        cols.need(&movies, &["movieid"])?,
+        cols.need(&movies, &["title"])?,
+        cols.need(&movies, &["genres"])?,
+    );
+    let mut films = Vec::new();
+    let mut rec = csv::StringRecord::new();
+    loop {
+        match rdr.read_record(&mut rec) {
+            Ok(false) => break,
+            Ok(true) => {
+                let line = rec.position().map(|p| p.line()).unwrap_or(0);
+                pb.set_position(rec.position().map(|p| p.byte()).unwrap_or(0));
+                let id = field(&rec, mi);
+                if id.is_empty() || id.parse::<u64>().is_err() {
+                    report.reject(&movies, line, "movieId missing or not a number");
+                    continue;
+                }
+                let (title, year) = split_movielens_title(field(&rec, ti));
+                if title.is_empty() {
+                    report.reject(&movies, line, "empty title");
+                    continue;
+                }
+                let mut genres = Vec::new();
+                for g in field(&rec, gi).split('|') {
+                    if let Some(id) = movielens_genre_id(g) {
+                        if !genres.contains(&id) {
+                            genres.push(id);
+                        }
+                    }
+                }
+                let (rating, votes) = match agg.get(id) {
+                    Some((s, n)) if *n > 0 => (
+                        Some((s / *n as f64 * 2.0 * 100.0).round() / 100.0),
+                        Some(*n),
+                    ),
+                    _ => (None, None),
+                };
+                films.push(Film {
+                    title,
+                    year,
+                    genres,
+                    rating,
+                    votes,
+                    tmdb_id: tmdb.get(id).copied(),
+                    source: "movielens".into(),
+                });
+            }
+            Err(e) => {
+                let line = e.position().map(|p| p.line()).unwrap_or(0);
+                report.reject(&movies, line, "unreadable row");
+                if matches!(e.kind(), csv::ErrorKind::Io(_)) {
+                    break;
+                }
+            }
+        }
+    }
+    pb.finish_and_clear();
+    report.imported = store.upsert_films(&films)?;
+    Ok(report)
+}
+
+/// `catalog import tmdb-csv <file>`: id,title,genre (comma-separated names),…,release_date,
+/// vote_average,vote_count.
+pub fn import_tmdb_csv(
+    file: &Path,
+    store: &mut Store,
+    show_progress: bool,
+) -> Result<ImportReport> {
+    let mut report = ImportReport::new("tmdb-csv");
+    let (mut rdr, len) = open_csv(file)?;
+    let pb = progress(len, show_progress, "tmdb csv");
+    let cols = Columns::new(&rdr.headers().cloned().map_err(|e| RecommendError::Import {
+        path: file.to_path_buf(),
+        msg: e.to_string(),
+    })?);
+    let idi = cols.need(file, &["id", "tmdb_id"])?;
+    let ti = cols.need(file, &["title"])?;
+    let gi = cols.need(file, &["genre", "genres"])?;
+    let di = cols.find(&["release_date"]);
+    let vi = cols.find(&["vote_average"]);
+    let ci = cols.find(&["vote_count"]);
+    let mut films = Vec::new();
+    let mut seen = HashSet::new();
+    let mut rec = csv::StringRecord::new();
+    loop {
+        match rdr.read_record(&mut rec) {
+            Ok(false) => break,
+            Ok(true) => {
+                let line = rec.position().map(|p| p.line()).unwrap_or(0);
+                pb.set_position(rec.position().map(|p| p.byte()).unwrap_or(0));
+                let Ok(id) = field(&rec, idi).parse::<u64>() else {
+                    report.reject(file, line, "id missing or not a number");
+                    continue;
+                };
+                let title = field(&rec, ti);
+                if title.is_empty() {
+                    report.reject(file, line, "empty title");
+                    continue;
+                }
+                if !seen.insert(id) {
+                    report.reject(file, line, "duplicate id");
+                    continue;
+                }
+                let year = di
+                    .map(|i| field(&rec, i))
+                    .and_then(|d| d.get(..4))
+                    .and_then(|y| y.parse::<i32>().ok());
+                let rating = match vi.map(|i| field(&rec, i)) {
+                    None | Some("") => None,
+                    Some(v) => match v.parse::<f64>() {
+                        Ok(r) if (0.0..=10.0).contains(&r) => Some(r),
+                        _ => {
+                            report.reject(file, line, "vote_average not a number in 0..10");
+                            continue;
+                        }
+                    },
+                };
+                let votes = ci.and_then(|i| field(&rec, i).parse::<u64>().ok());
+                let genres: Vec<u32> = field(&rec, gi)
+                    .split(',')
+                    .filter_map(tmdb_genre_id)
+                    .collect();
+                films.push(Film {
+                    title: title.to_string(),
+                    year,
+                    genres,
+                    rating,
+                    votes,
+                    tmdb_id: Some(id),
+                    source: "tmdb-csv".into(),
+                });
+            }
+            Err(e) => {
+                let line = e.position().map(|p| p.line()).unwrap_or(0);
+                report.reject(file, line, "unreadable row");
+                if matches!(e.kind(), csv::ErrorKind::Io(_)) {
+                    break;
+                }
+            }
+        }
+    }
+    pb.finish_and_clear();
+    report.imported = store.upsert_films(&films)?;
+    Ok(report)
+}
+
+fn is_spotify_id(s: &str) -> bool {
+    s.len() == 22 && s.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+/// `catalog import spotify-csv <file>`: any table with a track id, names and audio features (the
+/// layouts of `catalogs/spotify`: track_id/id, track_name/name, track_artist/artist_name/artist).
+pub fn import_spotify_csv(
+    file: &Path,
+    store: &mut Store,
+    show_progress: bool,
+) -> Result<ImportReport> {
+    let mut report = ImportReport::new("spotify-csv");
+    let (mut rdr, len) = open_csv(file)?;
+    let pb = progress(len, show_progress, "spotify csv");
+    let cols = Columns::new(&rdr.headers().cloned().map_err(|e| RecommendError::Import {
+        path: file.to_path_buf(),
+        msg: e.to_string(),
+    })?);
+    let idi = cols.need(file, &["track_id", "id"])?;
+    let ni = cols.need(file, &["track_name", "name"])?;
+    let ai = cols.need(file, &["track_artist", "artist_name", "artist", "artists"])?;
+    let gi = cols.find(&["playlist_genre", "genre", "artist_genres"]);
+    let feat_names = [
+        "valence",
+        "energy",
+        "danceability",
+        "acousticness",
+        "instrumentalness",
+        "loudness",
+        "tempo",
+    ];
+    let mut fi = [0usize; 7];
+    for (k, n) in feat_names.iter().enumerate() {
+        fi[k] = cols.need(file, &[n])?;
+    }
+    let mut tracks = Vec::new();
+    let mut seen = HashSet::new();
+    let mut rec = csv::StringRecord::new();
+    'rows: loop {
+        match rdr.read_record(&mut rec) {
+            Ok(false) => break,
+            Ok(true) => {
+                let line = rec.position().map(|p| p.line()).unwrap_or(0);
+                pb.set_position(rec.position().map(|p| p.byte()).unwrap_or(0));
+                let id = field(&rec, idi);
+                if !is_spotify_id(id) {
+                    report.reject(file, line, "track id is not a 22-character Spotify id");
+                    continue;
+                }
+                let (name, artist) = (field(&rec, ni), field(&rec, ai));
+                if name.is_empty() || artist.is_empty() {
+                    report.reject(file, line, "missing track or artist name");
+                    continue;
+                }
+                let mut v = [0.0f64; 7];
+                for k in 0..7 {
+                    match field(&rec, fi[k]).parse::<f64>() {
+                        Ok(x) if x.is_finite() => v[k] = x,
+                        _ => {
+                            report.reject(file, line, format!("{} is not a number", feat_names[k]));
+                            continue 'rows;
+                        }
+                    }
+                }
+                if v[..5].iter().any(|x| !(0.0..=1.0).contains(x)) {
+                    report.reject(file, line, "audio feature outside 0..1");
+                    continue;
+                }
+                if !seen.insert(id.to_string()) {
+                    // the same track in several playlists: not an error, keep the first
+                    continue;
+                }
+                let genre = gi
+                    .map(|i| field(&rec, i))
+                    .map(|g| g.trim_matches(|c| c == '[' || c == ']'))
+                    .and_then(|g| g.split(',').next())
+                    .map(|g| g.trim().trim_matches('\'').trim_matches('"').to_string())
+                    .filter(|g| !g.is_empty());
+                tracks.push(Track {
+                    artist: artist.to_string(),
+                    title: name.to_string(),
+                    spotify_id: Some(id.to_string()),
+                    genre,
+                    features: Some(AudioFeatures {
+                        valence: v[0],
+                        energy: v[1],
+                        danceability: v[2],
+                        acousticness: v[3],
+                        instrumentalness: v[4],
+                        loudness: v[5],
+                        tempo: v[6],
+                    }),
+                    source: "spotify-csv".into(),
+                });
+            }
+            Err(e) => {
+                let line = e.position().map(|p| p.line()).unwrap_or(0);
+                report.reject(file, line, "unreadable row");
+                if matches!(e.kind(), csv::ErrorKind::Io(_)) {
+                    break;
+                }
+            }
+        }
+    }
+    pb.finish_and_clear();
+    report.imported = store.upsert_tracks(&tracks)?;
+    Ok(report)
+}
+
+/// Root of the shared reference data: `MOODLENS_DATA`, else `../shared/data` from the workspace root.
+pub fn shared_data_dir() -> PathBuf {
+    if let Ok(p) = std::env::var("MOODLENS_DATA") {
+        return PathBuf::from(p);
+    }
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn movielens_titles_are_split_and_articles_moved() {
+        assert_eq!(
+            split_movielens_title("Usual Suspects, The (1995)"),
+            ("The Usual Suspects".into(), Some(1995))
+        );
+        assert_eq!(
+            split_movielens_title("Toy Story (1995)"),
+            ("Toy Story".into(), Some(1995))
+        );
+        assert_eq!(
+            split_movielens_title("Babylon 5"),
+            ("Babylon 5".into(), None)
+        );
+        assert_eq!(
+            split_movielens_title(
+                "City of Lost Children, The (Cité des enfants perdus, La) (1995)"
+            ),
+            (
+                "The City of Lost Children (Cité des enfants perdus, La)".into(),
+                Some(1995)
+            )
+        );
+    }
+
+    #[test]
+    fn malformed_rows_are_reported_and_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t.csv");
+        let mut f = File::create(&p).unwrap();
+        writeln!(f, "track_id,track_name,track_artist,valence,energy,danceability,acousticness,instrumentalness,loudness,tempo,playlist_genre").unwrap();
+        writeln!(
+            f,
+            "2plbrEY59IikOBgBGLjaoe,Die With A Smile,Lady Gaga,0.5,0.6,0.5,0.3,0,-7.7,158,pop"
+        )
+        .unwrap();
+        writeln!(f, "short,Bad Id,X,0.5,0.6,0.5,0.3,0,-7.7,158,pop").unwrap();
+        writeln!(
+            f,
+            "3AJwUDP919kvQ9QcozQPxg,Yellow,Coldplay,abc,0.6,0.5,0.3,0,-7.7,158,rock"
+        )
+        .unwrap();
+        writeln!(f, "3AJwUDP919kvQ9QcozQPxh,Too Few").unwrap();
+        f.write_all(b"3AJwUDP919kvQ9QcozQPxi,Bad \xff utf8,X,0.5,0.6,0.5,0.3,0,-7.7,158,pop\n")
+            .unwrap();
+        writeln!(f, "5e6x5YRnMJIKvYpZxLqdpH,Fortunate Son,Creedence Clearwater Revival,0.43,0.75,0.64,0.06,0.29,-3.8,132,rock").unwrap();
+        drop(f);
+        let mut s = Store::open_in_memory().unwrap();
+        let r = import_spotify_csv(&p, &mut s, false).unwrap();
+        assert_eq!(r.imported, 2, "{}", r.summary());
+        assert_eq!(r.rejected, 4, "{}", r.summary());
+        assert_eq!(r.examples[0].line, 3);
+        assert!(r.summary().contains("valence is not a number"));
+        assert_eq!(s.catalog_counts().unwrap().1, 2);
+
+        let p2 = dir.path().join("m.csv");
+        std::fs::write(&p2, "id,title,genre,vote_average,vote_count,release_date\n1,,Drama,7,100,2000-01-01\nx,T,Drama,7,100,2000\n5,Ok,\"Drama,Nonsense\",7.5,300,1999-05-01\n6,Bad,Drama,99,1,2000\n").unwrap();
+        let r = import_tmdb_csv(&p2, &mut s, false).unwrap();
+        assert_eq!((r.imported, r.rejected), (1, 3), "{}", r.summary());
+        let films = s.films().unwrap();
+        assert_eq!(films[0].genres, vec![18]);
+        assert_eq!(films[0].year, Some(1999));
+        // a file without the needed columns is an error, not a panic
+        std::fs::write(&p2, "a,b\n1,2\n").unwrap();
+        assert!(import_tmdb_csv(&p2, &mut s, false).is_err());
+        assert!(import_tmdb_csv(&dir.path().join("missing.csv"), &mut s, false).is_err());
+    }
+}

@@ -1,0 +1,483 @@
+//! The mood model: emotions on Russell's circumplex (valence, arousal), strategies, and the placement of
+//! music on the same plane from real audio features.
+//!
+//! Coordinates are in [-1, 1] on both axes. Six of the seven emotions use the positions of the nearest
+//! adjective in Russell (1980), "A circumplex model of affect", Fig. 4, as commonly digitised:
+//! happy ≈ "happy"/"delighted" (0.89, 0.17–0.35), sad ≈ "sad" (-0.81, -0.40), angry ≈ "angry"
+//! (-0.40, 0.79), surprise ≈ "astonished" (0.17, 0.89), neutral at the origin.
+//!
+//! Two choices need a justification:
+//! - **fear**: Russell's "afraid" sits at (-0.12, 0.79), barely unpleasant, an artefact of the word list
+//!   (it clusters with "alarmed"). FER-2013 fear faces are distressed, and the strategies must treat fear
+//!   as an unpleasant state to steer away from, so fear is placed between "afraid" and "distressed"
+//!   (-0.71, 0.55): (-0.60, 0.70).
+//! - **disgust**: not on Russell's list. Appraisal studies (Scherer's Geneva Emotion Wheel, Russell &
+//!   Mehrabian's PAD ratings, "disgusted" P = -0.60, A = 0.35) place it clearly unpleasant and moderately
+//!   aroused, below anger: (-0.65, 0.35).
+
+use moodlens_common::{Emotion, NUM_EMOTIONS};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+use crate::error::RecommendError;
+
+/// A point on the valence/arousal plane, both in [-1, 1].
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Va {
+    pub valence: f64,
+    pub arousal: f64,
+}
+
+impl Va {
+    pub const fn new(valence: f64, arousal: f64) -> Self {
+        Va { valence, arousal }
+    }
+
+    pub fn dist2(self, o: Va) -> f64 {
+        (self.valence - o.valence).powi(2) + (self.arousal - o.arousal).powi(2)
+    }
+
+    /// Linear interpolation from `self` (t = 0) to `o` (t = 1).
+    pub fn lerp(self, o: Va, t: f64) -> Va {
+        Va::new(
+            self.valence + (o.valence - self.valence) * t,
+            self.arousal + (o.arousal - self.arousal) * t,
+        )
+    }
+}
+
+/// Circumplex coordinates of an emotion (see the module documentation for the sources).
+pub fn emotion_va(e: Emotion) -> Va {
+    match e {
+        Emotion::Angry => Va::new(-0.40, 0.79),
+        Emotion::Disgust => Va::new(-0.65, 0.35),
+        Emotion::Fear => Va::new(-0.60, 0.70),
+        Emotion::Happy => Va::new(0.89, 0.26),
+        Emotion::Sad => Va::new(-0.81, -0.40),
+        Emotion::Surprise => Va::new(0.17, 0.89),
+        Emotion::Neutral => Va::new(0.0, 0.0),
+    }
+}
+
+/// Where the `uplift` strategy leads: pleasant, mildly aroused ("glad"/"pleased").
+pub const UPLIFT_GOAL: Va = Va::new(0.80, 0.30);
+/// Where the `calm` strategy leads: "relaxed"/"calm" in Russell's circumplex.
+pub const CALM_GOAL: Va = Va::new(0.60, -0.60);
+/// Where the `calm` music path ends. Spotify's valence underrates calm pieces (ambient, piano and
+/// acoustic tracks score low although people label them calm, not sad: the Calm class of
+/// `data_moods.csv` has the lowest mean valence), so in music space the path aims at low arousal
+/// and the upper edge of the Calm cluster's valence rather than at Russell's "relaxed".
+pub const CALM_MUSIC_GOAL: Va = Va::new(-0.10, -0.80);
+
+/// The mood of a session: a dominant emotion and the full probability distribution.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Mood {
+    /// The most probable emotion.
+    pub emotion: Emotion,
+    /// Probabilities in `Emotion::ALL` order, summing to 1.
+    pub probabilities: [f64; NUM_EMOTIONS],
+    /// Probability-weighted circumplex position.
+    pub va: Va,
+}
+
+impl Mood {
+    /// A certain mood: probability 1 on one emotion.
+    pub fn from_emotion(e: Emotion) -> Mood {
+        let mut p = [0.0; NUM_EMOTIONS];
+        p[e.index()] = 1.0;
+        Mood {
+            emotion: e,
+            probabilities: p,
+            va: emotion_va(e),
+        }
+    }
+
+    /// A mood from a 7-probability distribution (the model's output order). The values are
+    /// renormalised; negative, non-finite or all-zero inputs are rejected.
+    pub fn from_probabilities(p: &[f64]) -> Result<Mood, RecommendError> {
+        if p.len() != NUM_EMOTIONS {
+            return Err(RecommendError::InvalidMood(format!(
+                "expected {NUM_EMOTIONS} probabilities, got {}",
+                p.len()
+            )));
+        }
+        if p.iter().any(|x| !x.is_finite() || *x < 0.0) {
+            return Err(RecommendError::InvalidMood(
+                "probabilities must be finite and non-negative".into(),
+            ));
+        }
+        let sum: f64 = p.iter().sum();
+        if sum <= 0.0 {
+            return Err(RecommendError::InvalidMood(
+                "probabilities sum to zero".into(),
+            ));
+        }
+        let mut probs = [0.0; NUM_EMOTIONS];
+        let (mut v, mut a) = (0.0, 0.0);
+        let mut best = 0;
+        for (i, x) in p.iter().enumerate() {
+            probs[i] = x / sum;
+            let e = Emotion::ALL[i];
+            v += probs[i] * emotion_va(e).valence;
+            a += probs[i] * emotion_va(e).arousal;
+            if probs[i] > probs[best] {
+                best = i;
+            }
+        }
+        Ok(Mood {
+            emotion: Emotion::ALL[best],
+            probabilities: probs,
+            va: Va::new(v, a),
+        })
+    }
+}
+
+/// How recommendations relate to the mood.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Strategy {
+    /// Content congruent with the mood (the default, as in the original design: sad → drama).
+    #[default]
+    Match,
+    /// Iso principle: music starts near the mood and moves step by step toward positive valence;
+    /// movies lean to comforting, uplifting genres.
+    Uplift,
+    /// Toward low arousal and positive valence.
+    Calm,
+}
+
+impl Strategy {
+    pub const ALL: [Strategy; 3] = [Strategy::Match, Strategy::Uplift, Strategy::Calm];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Strategy::Match => "match",
+            Strategy::Uplift => "uplift",
+            Strategy::Calm => "calm",
+        }
+    }
+
+    /// Music targets for `n` slots: the path on the circumplex the music list follows.
+    pub fn music_path(self, start: Va, n: usize) -> Vec<Va> {
+        match self {
+            Strategy::Match => vec![start; n],
+            Strategy::Uplift => path(start, UPLIFT_GOAL, n),
+            Strategy::Calm => path(start.lerp(CALM_MUSIC_GOAL, 0.5), CALM_MUSIC_GOAL, n),
+        }
+    }
+}
+
+fn path(from: Va, to: Va, n: usize) -> Vec<Va> {
+    (0..n)
+        .map(|i| {
+            let t = if n <= 1 {
+                1.0
+            } else {
+                i as f64 / (n - 1) as f64
+            };
+            from.lerp(to, t)
+        })
+        .collect()
+}
+
+impl fmt::Display for Strategy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
+impl FromStr for Strategy {
+    type Err = RecommendError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "match" => Ok(Strategy::Match),
+            "uplift" => Ok(Strategy::Uplift),
+            "calm" => Ok(Strategy::Calm),
+            other => Err(RecommendError::InvalidMood(format!(
+                "unknown strategy '{other}': expected match, uplift or calm"
+            ))),
+        }
+    }
+}
+
+/// Audio features of a track, as in Spotify's (now closed) audio-features endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct AudioFeatures {
+    pub valence: f64,
+    pub energy: f64,
+    pub danceability: f64,
+    pub acousticness: f64,
+    pub instrumentalness: f64,
+    /// dB, typically -60..0.
+    pub loudness: f64,
+    pub tempo: f64,
+}
+
+impl AudioFeatures {
+    /// Raw placement in [0, 1]²: (valence', arousal').
+    ///
+    /// arousal' = (2·energy + loudness' + (1 − acousticness) + (1 − instrumentalness)) / 5, with
+    /// loudness' = clamp((dB + 30) / 30); valence' = (valence + danceability) / 2.
+    /// Weights chosen from the literature's picture of arousal (energy, loudness, electric rather than
+    /// acoustic, vocals) and checked against `data_moods.csv`; see docs/RECOMMEND.md.
+    pub fn raw_placement(&self) -> (f64, f64) {
+        let loud = ((self.loudness + 30.0) / 30.0).clamp(0.0, 1.0);
+        let c = |x: f64| x.clamp(0.0, 1.0);
+        let arousal = (2.0 * c(self.energy)
+            + loud
+            + (1.0 - c(self.acousticness))
+            + (1.0 - c(self.instrumentalness)))
+            / 5.0;
+        let valence = (c(self.valence) + c(self.danceability)) / 2.0;
+        (valence, arousal)
+    }
+
+    /// Placement on the circumplex, [-1, 1]²: the raw placement centred and scaled so that the
+    /// catalog's typical spread covers the plane.
+    pub fn va(&self) -> Va {
+        let (v, a) = self.raw_placement();
+        Va::new(
+            ((v - 0.45) / 0.30).clamp(-1.0, 1.0),
+            ((a - 0.55) / 0.35).clamp(-1.0, 1.0),
+        )
+    }
+
+    /// The closest of the four human music-mood labels (by the shipped prototypes).
+    pub fn music_mood(&self) -> MusicMood {
+        MusicPrototypes::default().classify(self.raw_placement())
+    }
+}
+
+/// The four music moods people labelled in `data_moods.csv`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum MusicMood {
+    Happy,
+    Sad,
+    Calm,
+    Energetic,
+}
+
+impl MusicMood {
+    pub const ALL: [MusicMood; 4] = [
+        MusicMood::Happy,
+        MusicMood::Sad,
+        MusicMood::Calm,
+        MusicMood::Energetic,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            MusicMood::Happy => "Happy",
+            MusicMood::Sad => "Sad",
+            MusicMood::Calm => "Calm",
+            MusicMood::Energetic => "Energetic",
+        }
+    }
+
+    /// The music mood of a circumplex point (used to pick playlist queries): low arousal is Calm;
+    /// high arousal without strong pleasure is Energetic; otherwise pleasant is Happy and unpleasant
+    /// Sad (or Energetic when aroused).
+    pub fn for_va(va: Va) -> MusicMood {
+        if va.arousal < -0.45 {
+            MusicMood::Calm
+        } else if va.arousal > 0.6 && va.valence < 0.5 {
+            MusicMood::Energetic
+        } else if va.valence >= 0.0 {
+            MusicMood::Happy
+        } else if va.arousal >= 0.3 {
+            MusicMood::Energetic
+        } else {
+            MusicMood::Sad
+        }
+    }
+}
+
+impl FromStr for MusicMood {
+    type Err = RecommendError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "happy" => Ok(MusicMood::Happy),
+            "sad" => Ok(MusicMood::Sad),
+            "calm" => Ok(MusicMood::Calm),
+            "energetic" => Ok(MusicMood::Energetic),
+            other => Err(RecommendError::InvalidMood(format!(
+                "unknown music mood '{other}'"
+            ))),
+        }
+    }
+}
+
+/// Nearest-prototype classifier in the raw placement space.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MusicPrototypes(pub [(MusicMood, f64, f64); 4]);
+
+impl Default for MusicPrototypes {
+    /// Class means of the raw placement over all 687 tracks of `data_moods.csv`.
+    fn default() -> Self {
+        MusicPrototypes([
+            (MusicMood::Happy, 0.6010, 0.8014),
+            (MusicMood::Sad, 0.3929, 0.5267),
+            (MusicMood::Calm, 0.2791, 0.1696),
+            (MusicMood::Energetic, 0.4746, 0.9052),
+        ])
+    }
+}
+
+impl MusicPrototypes {
+    pub fn classify(&self, (v, a): (f64, f64)) -> MusicMood {
+        let mut best = self.0[0].0;
+        let mut bd = f64::INFINITY;
+        for (m, pv, pa) in self.0 {
+            let d = (v - pv).powi(2) + (a - pa).powi(2);
+            if d < bd {
+                bd = d;
+                best = m;
+            }
+        }
+        best
+    }
+
+    /// Fit prototypes as class means; `None` when a class has no example.
+    pub fn fit(samples: &[((f64, f64), MusicMood)]) -> Option<MusicPrototypes> {
+        let mut out = MusicPrototypes::default();
+        for slot in out.0.iter_mut() {
+            let pts: Vec<_> = samples.iter().filter(|(_, m)| *m == slot.0).collect();
+            if pts.is_empty() {
+                return None;
+            }
+            let n = pts.len() as f64;
+            slot.1 = pts.iter().map(|(p, _)| p.0).sum::<f64>() / n;
+            slot.2 = pts.iter().map(|(p, _)| p.1).sum::<f64>() / n;
+        }
+        Some(out)
+    }
+}
+
+/// Agreement of the mapping with human labels, `k`-fold cross-validated (fold = row index mod k):
+/// prototypes are fitted on the other folds and scored on the held-out one. Returns (agreement in
+/// [0, 1], number of samples).
+pub fn cross_validated_agreement(samples: &[(AudioFeatures, MusicMood)], k: usize) -> (f64, usize) {
+    let placed: Vec<_> = samples
+        .iter()
+        .map(|(f, m)| (f.raw_placement(), *m))
+        .collect();
+    let mut correct = 0usize;
+    for fold in 0..k {
+        let train: Vec<_> = placed
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| i % k != fold)
+            .map(|(_, s)| *s)
+            .collect();
+        let protos = MusicPrototypes::fit(&train).unwrap_or_default();
+        correct += placed
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| i % k == fold)
+            .filter(|(_, (p, m))| protos.classify(*p) == *m)
+            .count();
+    }
+    let n = placed.len();
+    (
+        if n == 0 {
+            0.0
+        } else {
+            correct as f64 / n as f64
+        },
+        n,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn all_emotions_on_the_plane_and_negative_ones_unpleasant() {
+        for e in Emotion::ALL {
+            let va = emotion_va(e);
+            assert!((-1.0..=1.0).contains(&va.valence) && (-1.0..=1.0).contains(&va.arousal));
+        }
+        for e in [
+            Emotion::Angry,
+            Emotion::Disgust,
+            Emotion::Fear,
+            Emotion::Sad,
+        ] {
+            assert!(emotion_va(e).valence < -0.3, "{e}");
+        }
+        assert!(emotion_va(Emotion::Happy).valence > 0.5);
+        assert!(emotion_va(Emotion::Fear).arousal > emotion_va(Emotion::Disgust).arousal);
+    }
+
+    #[test]
+    fn probabilities_are_weighted_and_validated() {
+        let mut p = [0.0; 7];
+        p[Emotion::Happy.index()] = 0.5;
+        p[Emotion::Sad.index()] = 0.5;
+        let m = Mood::from_probabilities(&p).unwrap();
+        let h = emotion_va(Emotion::Happy);
+        let s = emotion_va(Emotion::Sad);
+        assert!((m.va.valence - (h.valence + s.valence) / 2.0).abs() < 1e-9);
+        // unnormalised input is renormalised
+        let m2 = Mood::from_probabilities(&[0., 0., 0., 2., 0., 0., 0.]).unwrap();
+        assert_eq!(m2.emotion, Emotion::Happy);
+        assert!((m2.probabilities[3] - 1.0).abs() < 1e-12);
+        assert!(Mood::from_probabilities(&[0.0; 7]).is_err());
+        assert!(Mood::from_probabilities(&[1.0; 6]).is_err());
+        assert!(Mood::from_probabilities(&[f64::NAN, 0., 0., 1., 0., 0., 0.]).is_err());
+        assert!(Mood::from_probabilities(&[-1.0, 0., 0., 1., 0., 0., 0.]).is_err());
+        assert_eq!(
+            Mood::from_emotion(Emotion::Fear).va,
+            emotion_va(Emotion::Fear)
+        );
+    }
+
+    #[test]
+    fn uplift_path_moves_monotonically_toward_positive_valence() {
+        let start = emotion_va(Emotion::Sad);
+        let p = Strategy::Uplift.music_path(start, 6);
+        assert_eq!(p.len(), 6);
+        assert_eq!(p[0], start);
+        for w in p.windows(2) {
+            assert!(w[1].valence > w[0].valence);
+        }
+        assert!(p[5].dist2(UPLIFT_GOAL) < 1e-12);
+        let c = Strategy::Calm.music_path(emotion_va(Emotion::Angry), 4);
+        assert!(c.iter().all(|v| v.arousal < 0.79));
+        assert!(Strategy::Match
+            .music_path(start, 3)
+            .iter()
+            .all(|v| *v == start));
+        assert_eq!("UPLIFT".parse::<Strategy>().unwrap(), Strategy::Uplift);
+        assert!("loud".parse::<Strategy>().is_err());
+    }
+
+    #[test]
+    fn placement_orders_calm_below_energetic() {
+        let calm = AudioFeatures {
+            valence: 0.1,
+            energy: 0.1,
+            danceability: 0.3,
+            acousticness: 0.95,
+            instrumentalness: 0.9,
+            loudness: -22.0,
+            tempo: 80.0,
+        };
+        let loud = AudioFeatures {
+            valence: 0.5,
+            energy: 0.95,
+            danceability: 0.5,
+            acousticness: 0.01,
+            instrumentalness: 0.0,
+            loudness: -4.0,
+            tempo: 150.0,
+        };
+        assert!(calm.va().arousal < loud.va().arousal);
+        assert_eq!(calm.music_mood(), MusicMood::Calm);
+        assert_eq!(loud.music_mood(), MusicMood::Energetic);
+    }
+}

@@ -1,0 +1,693 @@
+//! The local SQLite database (bundled SQLite, WAL journal, versioned migrations): sessions and what
+//! was recommended, feedback, and imported catalogs.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use moodlens_common::{Emotion, NUM_EMOTIONS};
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::{Deserialize, Serialize};
+
+use crate::catalog::{Film, Track};
+use crate::error::{RecommendError, Result};
+use crate::mood::AudioFeatures;
+
+/// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
+const MIGRATIONS: &[&str] = &[
+    // 1: sessions, recommended items, feedback, imported catalogs
+    "CREATE TABLE sessions (
+        id INTEGER PRIMARY KEY,
+        time INTEGER NOT NULL,
+        source TEXT NOT NULL,
+        mood TEXT NOT NULL,
+        probabilities TEXT NOT NULL,
+        strategy TEXT NOT NULL,
+        valence REAL NOT NULL,
+        arousal REAL NOT NULL
+    );
+    CREATE TABLE session_items (
+        session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        item_key TEXT NOT NULL,
+        title TEXT NOT NULL,
+        link TEXT NOT NULL,
+        PRIMARY KEY (session_id, kind, position)
+    );
+    CREATE INDEX session_items_key ON session_items(item_key);
+    CREATE TABLE feedback (
+        item_key TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        title TEXT NOT NULL,
+        liked INTEGER NOT NULL,
+        tags TEXT NOT NULL,
+        time INTEGER NOT NULL
+    );
+    CREATE TABLE movies (
+        key TEXT PRIMARY KEY,
+        title TEXT NOT NULL,
+        year INTEGER,
+        genres TEXT NOT NULL,
+        rating REAL,
+        votes INTEGER,
+        tmdb_id INTEGER,
+        source TEXT NOT NULL
+    );
+    CREATE TABLE tracks (
+        key TEXT PRIMARY KEY,
+        artist TEXT NOT NULL,
+        title TEXT NOT NULL,
+        spotify_id TEXT,
+        genre TEXT,
+        features TEXT,
+        source TEXT NOT NULL
+    );",
+];
+
+/// Where the recommended item sits.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredItem {
+    pub kind: String,
+    pub key: String,
+    pub title: String,
+    pub link: String,
+}
+
+/// One stored session.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionRecord {
+    pub id: i64,
+    /// Unix seconds.
+    pub time: i64,
+    /// The same time, "YYYY-MM-DD HH:MM" UTC.
+    pub time_utc: String,
+    /// camera | video | image | manual | cli
+    pub source: String,
+    pub mood: Emotion,
+    pub probabilities: Vec<f64>,
+    pub strategy: String,
+    pub valence: f64,
+    pub arousal: f64,
+    pub items: Vec<StoredItem>,
+}
+
+/// A like or dislike.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Feedback {
+    pub item_key: String,
+    pub kind: String,
+    pub title: String,
+    pub liked: bool,
+    /// Genre ids / tags of the item ("genre:35", "tag:rock", "artist:…").
+    pub tags: Vec<String>,
+}
+
+/// The database.
+pub struct Store {
+    conn: Connection,
+    path: Option<PathBuf>,
+}
+
+/// Default database path: `<data dir>/moodlens/moodlens.db` (the `directories` crate), or
+/// `MOODLENS_DB` when set.
+pub fn default_db_path() -> Option<PathBuf> {
+    if let Ok(p) = std::env::var("MOODLENS_DB") {
+        return Some(PathBuf::from(p));
+    }
+    directories::ProjectDirs::from("", "", "moodlens").map(|d| d.data_dir().join("moodlens.db"))
+}
+
+pub(crate) fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+impl Store {
+    /// Open (creating it and its folder if needed) and migrate.
+    pub fn open(path: &Path) -> Result<Store> {
+        if let Some(dir) = path.parent() {
+            if !dir.as_os_str().is_empty() {
+                std::fs::create_dir_all(dir).map_err(|e| RecommendError::io(dir, e))?;
+            }
+        }
+        let conn = Connection::open(path)?;
+        let mut s = Store {
+            conn,
+            path: Some(path.to_path_buf()),
+        };
+        s.init()?;
+        Ok(s)
+    }
+
+    /// A private in-memory database (tests, `--no-history`).
+    pub fn open_in_memory() -> Result<Store> {
+        let conn = Connection::open_in_memory()?;
+        let mut s = Store { conn, path: None };
+        s.init()?;
+        Ok(s)
+    }
+
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    fn init(&mut self) -> Result<()> {
+        self.conn.busy_timeout(Duration::from_secs(5))?;
+        if self.path.is_some() {
+            let mode: String = self
+                .conn
+                .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
+            tracing::debug!(journal_mode = %mode, "database opened");
+        }
+        self.conn
+            .execute_batch("PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;")?;
+        self.migrate()
+    }
+
+    fn migrate(&mut self) -> Result<()> {
+        let version: i64 = self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if version as usize > MIGRATIONS.len() {
+            return Err(RecommendError::Config(format!(
+                "database schema version {version} is newer than this program ({})",
+                MIGRATIONS.len()
+            )));
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            let tx = self.conn.transaction()?;
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+            tx.commit()?;
+        }
+        Ok(())
+    }
+
+    /// The schema version (number of migrations applied).
+    pub fn schema_version(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))?)
+    }
+
+    /// Store a session and what was recommended; returns its id.
+    #[allow(clippy::too_many_arguments)]
+    pub fn record_session(
+        &mut self,
+        time: i64,
+        source: &str,
+        mood: Emotion,
+        probabilities: &[f64],
+        strategy: &str,
+        valence: f64,
+        arousal: f64,
+        items: &[StoredItem],
+    ) -> Result<i64> {
+        let probs = serde_json::to_string(probabilities).unwrap_or_else(|_| "[]".into());
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT INTO sessions (time, source, mood, probabilities, strategy, valence, arousal)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                time,
+                source,
+                mood.label(),
+                probs,
+                strategy,
+                valence,
+                arousal
+            ],
+        )?;
+        let id = tx.last_insert_rowid();
+        {
+            let mut st = tx.prepare(
+                "INSERT OR REPLACE INTO session_items (session_id, position, kind, item_key, title, link)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?;
+            for (i, it) in items.iter().enumerate() {
+                st.execute(params![id, i as i64, it.kind, it.key, it.title, it.link])?;
+            }
+        }
+        tx.commit()?;
+        Ok(id)
+    }
+
+    /// Sessions, oldest first (the `limit` most recent when given).
+    pub fn sessions(&self, limit: Option<usize>) -> Result<Vec<SessionRecord>> {
+        let lim = limit.map(|l| l as i64).unwrap_or(-1);
+        let mut st = self.conn.prepare(
+            "SELECT id, time, source, mood, probabilities, strategy, valence, arousal FROM
+             (SELECT * FROM sessions ORDER BY id DESC LIMIT ?1) ORDER BY id ASC",
+        )?;
+        let rows = st.query_map([lim], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, String>(5)?,
+                r.get::<_, f64>(6)?,
+                r.get::<_, f64>(7)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        let mut items_st = self.conn.prepare(
+            "SELECT kind, item_key, title, link FROM session_items WHERE session_id = ?1
+             ORDER BY kind, position",
+        )?;
+        for row in rows {
+            let (id, time, source, mood, probs, strategy, valence, arousal) = row?;
+            let Ok(mood) = mood.parse::<Emotion>() else {
+                tracing::warn!(id, "session with unknown mood skipped");
+                continue;
+            };
+            let probabilities: Vec<f64> = serde_json::from_str(&probs).unwrap_or_default();
+            let items = items_st
+                .query_map([id], |r| {
+                    Ok(StoredItem {
+                        kind: r.get(0)?,
+                        key: r.get(1)?,
+                        title: r.get(2)?,
+                        link: r.get(3)?,
+                    })
+                })?
+                .collect::<std::result::Result<Vec<_>, _>>()?;
+            out.push(SessionRecord {
+                id,
+                time,
+                time_utc: crate::cli::format_time(time),
+                source,
+                mood,
+                probabilities,
+                strategy,
+                valence,
+                arousal,
+                items,
+            });
+        }
+        Ok(out)
+    }
+
+    pub fn session_count(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row("SELECT COUNT(*) FROM sessions", [], |r| r.get(0))?)
+    }
+
+    /// Keys of the items recommended in the last `n` sessions.
+    pub fn recent_item_keys(&self, n: usize) -> Result<HashSet<String>> {
+        let mut st = self.conn.prepare(
+            "SELECT DISTINCT item_key FROM session_items WHERE session_id IN
+             (SELECT id FROM sessions ORDER BY id DESC LIMIT ?1)",
+        )?;
+        let keys = st
+            .query_map([n as i64], |r| r.get::<_, String>(0))?
+            .collect::<std::result::Result<HashSet<_>, _>>()?;
+        Ok(keys)
+    }
+
+    /// Find a recommended item by key, or by title (case-insensitive, most recent first).
+    pub fn find_recommended(&self, query: &str) -> Result<Option<StoredItem>> {
+        let q = query.trim();
+        let row = self
+            .conn
+            .query_row(
+                "SELECT kind, item_key, title, link FROM session_items
+                 WHERE item_key = ?1 OR lower(title) = lower(?1)
+                    OR substr(lower(title), 1, length(?1) + 2) = lower(?1) || ' ('
+                    OR substr(lower(title), -(length(?1) + 3)) = ' — ' || lower(?1)
+                 ORDER BY session_id DESC LIMIT 1",
+                [q],
+                |r| {
+                    Ok(StoredItem {
+                        kind: r.get(0)?,
+                        key: r.get(1)?,
+                        title: r.get(2)?,
+                        link: r.get(3)?,
+                    })
+                },
+            )
+            .optional()?;
+        Ok(row)
+    }
+
+    /// Record a like or a dislike (replacing an earlier one for the same item).
+    pub fn set_feedback(&mut self, f: &Feedback) -> Result<()> {
+        self.conn.execute(
+            "INSERT OR REPLACE INTO feedback (item_key, kind, title, liked, tags, time)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                f.item_key,
+                f.kind,
+                f.title,
+                f.liked as i64,
+                serde_json::to_string(&f.tags).unwrap_or_else(|_| "[]".into()),
+                now_secs()
+            ],
+        )?;
+        Ok(())
+    }
+
+    pub fn feedback(&self) -> Result<Vec<Feedback>> {
+        let mut st = self
+            .conn
+            .prepare("SELECT item_key, kind, title, liked, tags FROM feedback ORDER BY time")?;
+        let rows = st.query_map([], |r| {
+            let tags: String = r.get(4)?;
+            Ok(Feedback {
+                item_key: r.get(0)?,
+                kind: r.get(1)?,
+                title: r.get(2)?,
+                liked: r.get::<_, i64>(3)? != 0,
+                tags: serde_json::from_str(&tags).unwrap_or_default(),
+            })
+        })?;
+        Ok(rows.collect::<std::result::Result<Vec<_>, _>>()?)
+    }
+
+    /// Insert or replace imported films (one transaction).
+    pub fn upsert_films(&mut self, films: &[Film]) -> Result<usize> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut st = tx.prepare(
+                "INSERT OR REPLACE INTO movies (key, title, year, genres, rating, votes, tmdb_id, source)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?;
+            for f in films {
+                st.execute(params![
+                    f.key(),
+                    f.title,
+                    f.year,
+                    serde_json::to_string(&f.genres).unwrap_or_else(|_| "[]".into()),
+                    f.rating,
+                    f.votes.map(|v| v as i64),
+                    f.tmdb_id.map(|v| v as i64),
+                    f.source
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(films.len())
+    }
+
+    pub fn films(&self) -> Result<Vec<Film>> {
+        let mut st = self
+            .conn
+            .prepare("SELECT title, year, genres, rating, votes, tmdb_id, source FROM movies")?;
+        let rows = st.query_map([], |r| {
+            let genres: String = r.get(2)?;
+            Ok(Film {
+                title: r.get(0)?,
+                year: r.get(1)?,
+                genres: serde_json::from_str(&genres).unwrap_or_default(),
+                rating: r.get(3)?,
+                votes: r.get::<_, Option<i64>>(4)?.map(|v| v.max(0) as u64),
+                tmdb_id: r.get::<_, Option<i64>>(5)?.map(|v| v.max(0) as u64),
+                source: r.get(6)?,
+            })
+        })?;
+        Ok(rows.collect::<std::result::Result<Vec<_>, _>>()?)
+    }
+
+    pub fn upsert_tracks(&mut self, tracks: &[Track]) -> Result<usize> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut st = tx.prepare(
+                "INSERT OR REPLACE INTO tracks (key, artist, title, spotify_id, genre, features, source)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?;
+            for t in tracks {
+                let feats = t.features.and_then(|f| serde_json::to_string(&f).ok());
+                st.execute(params![
+                    t.key(),
+                    t.artist,
+                    t.title,
+                    t.spotify_id,
+                    t.genre,
+                    feats,
+                    t.source
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(tracks.len())
+    }
+
+    pub fn tracks(&self) -> Result<Vec<Track>> {
+        let mut st = self
+            .conn
+            .prepare("SELECT artist, title, spotify_id, genre, features, source FROM tracks")?;
+        let rows = st.query_map([], |r| {
+            let feats: Option<String> = r.get(4)?;
+            Ok(Track {
+                artist: r.get(0)?,
+                title: r.get(1)?,
+                spotify_id: r.get(2)?,
+                genre: r.get(3)?,
+                features: feats.and_then(|s| serde_json::from_str::<AudioFeatures>(&s).ok()),
+                source: r.get(5)?,
+            })
+        })?;
+        Ok(rows.collect::<std::result::Result<Vec<_>, _>>()?)
+    }
+
+    /// (films, tracks) in the imported catalog.
+    pub fn catalog_counts(&self) -> Result<(i64, i64)> {
+        let f = self
+            .conn
+            .query_row("SELECT COUNT(*) FROM movies", [], |r| r.get(0))?;
+        let t = self
+            .conn
+            .query_row("SELECT COUNT(*) FROM tracks", [], |r| r.get(0))?;
+        Ok((f, t))
+    }
+
+    /// `PRAGMA integrity_check` result ("ok" when healthy).
+    pub fn integrity_check(&self) -> Result<String> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
+    }
+}
+
+/// Probabilities for a stored session, padded to seven.
+pub fn probs7(v: &[f64]) -> [f64; NUM_EMOTIONS] {
+    let mut p = [0.0; NUM_EMOTIONS];
+    for (i, x) in v.iter().take(NUM_EMOTIONS).enumerate() {
+        p[i] = *x;
+    }
+    p
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(k: &str) -> StoredItem {
+        StoredItem {
+            kind: "movie".into(),
+            key: k.into(),
+            title: k.to_uppercase(),
+            link: format!("https://x/{k}"),
+        }
+    }
+
+    #[test]
+    fn migrations_run_once_and_sessions_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/db.sqlite");
+        {
+            let mut s = Store::open(&path).unwrap();
+            assert_eq!(s.schema_version().unwrap(), MIGRATIONS.len() as i64);
+            let p = [0.1, 0.0, 0.0, 0.7, 0.2, 0.0, 0.0];
+            s.record_session(
+                100,
+                "manual",
+                Emotion::Happy,
+                &p,
+                "match",
+                0.5,
+                0.2,
+                &[item("a"), item("b")],
+            )
+            .unwrap();
+            s.record_session(
+                200,
+                "camera",
+                Emotion::Sad,
+                &p,
+                "uplift",
+                -0.5,
+                -0.2,
+                &[item("c")],
+            )
+            .unwrap();
+        }
+        let s = Store::open(&path).unwrap(); // reopen: migrations not re-run
+        assert_eq!(s.schema_version().unwrap(), MIGRATIONS.len() as i64);
+        let all = s.sessions(None).unwrap();
+        assert_eq!(all.len(), 2);
+        assert_eq!(all[0].mood, Emotion::Happy);
+        assert_eq!(all[0].items.len(), 2);
+        assert_eq!(all[1].source, "camera");
+        assert_eq!(all[0].probabilities[3], 0.7);
+        assert_eq!(s.sessions(Some(1)).unwrap()[0].mood, Emotion::Sad);
+        let recent = s.recent_item_keys(1).unwrap();
+        assert!(recent.contains("c") && !recent.contains("a"));
+        assert_eq!(s.recent_item_keys(2).unwrap().len(), 3);
+        assert_eq!(s.find_recommended("A").unwrap().unwrap().key, "a");
+        assert!(
+            s.find_recommended("%").unwrap().is_none(),
+            "no wildcard matching"
+        );
+        assert!(s.find_recommended("zzz").unwrap().is_none());
+        let mode: String = s
+            .conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+    }
+
+    #[test]
+    fn recommended_items_are_found_by_title_forms() {
+        let mut s = Store::open_in_memory().unwrap();
+        let items = [
+            StoredItem {
+                kind: "movie".into(),
+                key: "movie:tmdb:1".into(),
+                title: "Up (2009)".into(),
+                link: "l".into(),
+            },
+            StoredItem {
+                kind: "track".into(),
+                key: "track:spotify:x".into(),
+                title: "Radiohead — Creep".into(),
+                link: "l".into(),
+            },
+        ];
+        s.record_session(
+            1,
+            "manual",
+            Emotion::Sad,
+            &[0.0; 7],
+            "match",
+            0.0,
+            0.0,
+            &items,
+        )
+        .unwrap();
+        assert_eq!(
+            s.find_recommended("up").unwrap().unwrap().key,
+            "movie:tmdb:1"
+        );
+        assert_eq!(
+            s.find_recommended("Up (2009)").unwrap().unwrap().key,
+            "movie:tmdb:1"
+        );
+        assert_eq!(
+            s.find_recommended("creep").unwrap().unwrap().key,
+            "track:spotify:x"
+        );
+        assert_eq!(
+            s.find_recommended("track:spotify:x").unwrap().unwrap().kind,
+            "track"
+        );
+        assert!(s.find_recommended("u").unwrap().is_none());
+    }
+
+    #[test]
+    fn feedback_replaces_earlier_opinion() {
+        let mut s = Store::open_in_memory().unwrap();
+        let mut f = Feedback {
+            item_key: "movie:tmdb:1".into(),
+            kind: "movie".into(),
+            title: "X".into(),
+            liked: true,
+            tags: vec!["genre:35".into()],
+        };
+        s.set_feedback(&f).unwrap();
+        f.liked = false;
+        s.set_feedback(&f).unwrap();
+        let all = s.feedback().unwrap();
+        assert_eq!(all.len(), 1);
+        assert!(!all[0].liked);
+        assert_eq!(all[0].tags, vec!["genre:35".to_string()]);
+    }
+
+    /// Helper run as a child process by `survives_kill_mid_write`: writes sessions until killed.
+    #[test]
+    fn kill_writer_helper() {
+        let Ok(path) = std::env::var("MOODLENS_KILL_WRITER_DB") else {
+            return;
+        };
+        let mut s = Store::open(Path::new(&path)).unwrap();
+        let items: Vec<_> = (0..50).map(|i| item(&format!("k{i}"))).collect();
+        for i in 0.. {
+            s.record_session(
+                i,
+                "manual",
+                Emotion::Fear,
+                &[0.0; 7],
+                "calm",
+                0.0,
+                0.0,
+                &items,
+            )
+            .unwrap();
+        }
+    }
+
+    #[test]
+    fn survives_kill_mid_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kill.db");
+        Store::open(&path).unwrap();
+        let exe = std::env::current_exe().unwrap();
+        let mut child = std::process::Command::new(exe)
+            .args([
+                "--exact",
+                "store::tests::kill_writer_helper",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env("MOODLENS_KILL_WRITER_DB", &path)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            std::thread::sleep(Duration::from_millis(100));
+            let n = Store::open(&path).unwrap().session_count().unwrap();
+            if n >= 20 || std::time::Instant::now() > deadline {
+                break;
+            }
+        }
+        child.kill().unwrap(); // SIGKILL, mid-write
+        child.wait().unwrap();
+        let mut s = Store::open(&path).unwrap();
+        assert_eq!(s.integrity_check().unwrap(), "ok");
+        let n = s.session_count().unwrap();
+        assert!(n >= 20, "writer made {n} sessions");
+        // every committed session is whole
+        for rec in s.sessions(Some(5)).unwrap() {
+            assert_eq!(rec.items.len(), 50);
+        }
+        s.record_session(
+            1,
+            "manual",
+            Emotion::Happy,
+            &[0.0; 7],
+            "match",
+            0.0,
+            0.0,
+            &[],
+        )
+        .unwrap();
+        assert_eq!(s.session_count().unwrap(), n + 1);
+    }
+}

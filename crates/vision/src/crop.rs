@@ -27,7 +27,7 @@ pub struct CropConfig {
 }
 
 /// Measured default margin (see module docs).
-pub const DEFAULT_MARGIN: f32 = 0.10;
+pub const DEFAULT_MARGIN: f32 = 0.01;
 /// Measured default vertical offset (see module docs).
 pub const DEFAULT_Y_OFFSET: f32 = 0.0;
 

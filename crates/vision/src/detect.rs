@@ -77,6 +77,8 @@ pub struct HaarConfig {
     pub detect_width: Option<u32>,
     /// Equalise the histogram before detecting (helps dim frames). Default true.
     pub equalize: bool,
+    /// Merge boxes nested in each other into one (see [`merge_nested`]). Default true.
+    pub merge_nested: bool,
 }
 
 impl Default for HaarConfig {
@@ -88,6 +90,7 @@ impl Default for HaarConfig {
             min_face: 0.12,
             detect_width: Some(320),
             equalize: true,
+            merge_nested: true,
         }
     }
 }
@@ -187,8 +190,91 @@ impl FaceDetector for HaarDetector {
                 )
             })
             .collect();
+        if self.config.merge_nested {
+            boxes = merge_nested(boxes, NESTED_OVERLAP);
+        }
         // Stable order: left to right, then top to bottom.
         boxes.sort_by_key(|b| (b.x, b.y));
         Ok(boxes)
+    }
+}
+
+/// Overlap (intersection over the smaller box) above which two Haar boxes are one face.
+pub const NESTED_OVERLAP: f32 = 0.5;
+
+/// Merges boxes that mostly cover each other (intersection / smaller area ≥ `min_overlap`) into
+/// their mean box. Haar often reports one face twice — a tight box nested in a looser one — which
+/// would otherwise look like two faces and split a face's identity between frames.
+pub fn merge_nested(boxes: Vec<BBox>, min_overlap: f32) -> Vec<BBox> {
+    // Groups of boxes; each new box joins the first group it overlaps with.
+    let mut groups: Vec<Vec<BBox>> = Vec::new();
+    'outer: for b in boxes {
+        for g in groups.iter_mut() {
+            if g.iter().any(|o| {
+                let inter = b.intersection(o).map(|i| i.area()).unwrap_or(0);
+                let smaller = b.area().min(o.area());
+                smaller > 0 && inter as f32 >= min_overlap * smaller as f32
+            }) {
+                g.push(b);
+                continue 'outer;
+            }
+        }
+        groups.push(vec![b]);
+    }
+    groups
+        .into_iter()
+        .map(|g| {
+            let n = g.len() as f64;
+            let mean = |f: fn(&BBox) -> i32| {
+                (g.iter().map(|b| f(b) as f64).sum::<f64>() / n).round() as i32
+            };
+            BBox::new(mean(|b| b.x), mean(|b| b.y), mean(|b| b.w), mean(|b| b.h))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nested_boxes_merge_separate_ones_stay() {
+        // Real case from a test video: a loose 214 px box around a tight 130 px one.
+        let merged = merge_nested(
+            vec![BBox::new(104, 14, 214, 214), BBox::new(154, 50, 130, 130)],
+            NESTED_OVERLAP,
+        );
+        assert_eq!(merged, vec![BBox::new(129, 32, 172, 172)]);
+        let apart = vec![BBox::new(0, 0, 100, 100), BBox::new(300, 0, 100, 100)];
+        assert_eq!(merge_nested(apart.clone(), NESTED_OVERLAP), apart);
+        // Side by side with a small overlap: two faces.
+        let close = vec![BBox::new(0, 0, 100, 100), BBox::new(80, 0, 100, 100)];
+        assert_eq!(merge_nested(close.clone(), NESTED_OVERLAP).len(), 2);
+        assert!(merge_nested(vec![], NESTED_OVERLAP).is_empty());
+    }
+
+    #[test]
+    fn the_system_cascade_is_found_and_loads() {
+        let p = find_cascade(DEFAULT_CASCADE).unwrap();
+        assert!(p.is_file());
+        let d = HaarDetector::new(HaarConfig::default()).unwrap();
+        assert_eq!(d.cascade_path(), p);
+        let missing = HaarDetector::new(HaarConfig {
+            cascade: Some("/nonexistent/cascade.xml".into()),
+            ..HaarConfig::default()
+        });
+        assert!(matches!(missing, Err(VisionError::NotFound { .. })));
+        let dir = tempfile::tempdir().unwrap();
+        let bad = dir.path().join("bad.xml");
+        std::fs::write(&bad, "<opencv_storage></opencv_storage>").unwrap();
+        let bad = HaarDetector::new(HaarConfig {
+            cascade: Some(bad),
+            ..HaarConfig::default()
+        });
+        assert!(
+            matches!(bad, Err(VisionError::BadCascade { .. })),
+            "{:?}",
+            bad.err()
+        );
     }
 }

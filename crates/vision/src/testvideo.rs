@@ -33,6 +33,8 @@ pub struct Actor {
     pub start: (i32, i32),
     /// Movement per frame in pixels (bounces off the frame edges).
     pub velocity: (i32, i32),
+    /// Added to every pixel value of the photo (saturating), e.g. to tell actors apart.
+    pub brightness: f64,
     /// First frame the actor is visible; it stays until `until` (exclusive).
     pub from: usize,
     pub until: usize,
@@ -60,7 +62,9 @@ pub fn compose_video(
             0.0,
             imgproc::INTER_AREA,
         )?;
-        photos.push(resized);
+        let mut adjusted = Mat::default();
+        resized.convert_to(&mut adjusted, -1, 1.0, a.brightness)?;
+        photos.push(adjusted);
     }
     let mut writer = open_video_writer(out, fps, Size::new(fw, fh))?;
     let mut truth = Vec::with_capacity(frames);

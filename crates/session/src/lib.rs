@@ -216,9 +216,9 @@ impl Session {
             st.frames += 1;
             st.last_frame = frame;
             st.votes[top.index()] += 1;
-            for i in 0..NUM_EMOTIONS {
-                self.sum[i] += smoothed[i] as f64;
-                st.sum[i] += smoothed[i] as f64;
+            for (i, v) in smoothed.iter().enumerate() {
+                self.sum[i] += *v as f64;
+                st.sum[i] += *v as f64;
             }
             out.push(FaceObservation {
                 track_id: id,
@@ -278,8 +278,8 @@ fn sanitize(p: &Probs) -> Probs {
 fn mean_of(sum: &[f64; NUM_EMOTIONS], n: usize) -> Probs {
     let mut m = [0f32; NUM_EMOTIONS];
     if n > 0 {
-        for i in 0..NUM_EMOTIONS {
-            m[i] = (sum[i] / n as f64) as f32;
+        for (mi, si) in m.iter_mut().zip(sum) {
+            *mi = (si / n as f64) as f32;
         }
     }
     m

@@ -113,8 +113,18 @@ fn main() -> anyhow::Result<()> {
     println!("  y_offset (frame centre below box centre, fraction of box): median {:.3} (IQR {:.3}..{:.3})", median(&mut yoffs), q1, q3);
     println!("  x_offset: median {:.3}", median(&mut xoffs));
 
-    // (2) realfaces detection rate with the default (real-time) settings.
-    let mut det = HaarDetector::new(HaarConfig::default())?;
+    // (2) realfaces detection rate with the default (real-time) settings; `SCALE_FACTOR` and
+    // `MIN_FACE` environment variables override them for comparisons.
+    let env = |k: &str| std::env::var(k).ok().and_then(|v| v.parse::<f64>().ok());
+    let mut cfg = HaarConfig::default();
+    if let Some(v) = env("SCALE_FACTOR") {
+        cfg.scale_factor = v;
+    }
+    if let Some(v) = env("MIN_FACE") {
+        cfg.min_face = v;
+    }
+    println!("realfaces detector: scale_factor {} min_face {}", cfg.scale_factor, cfg.min_face);
+    let mut det = HaarDetector::new(cfg)?;
     let (mut total, mut one, mut zero, mut many) = (0, 0, 0, 0);
     let t0 = Instant::now();
     let mut widths = vec![];

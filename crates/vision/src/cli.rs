@@ -5,7 +5,10 @@
 
 use crate::annotate::{draw, AnnotatedWriter};
 use crate::crop::{CropConfig, DEFAULT_MARGIN, DEFAULT_Y_OFFSET};
-use crate::detect::{HaarConfig, HaarDetector};
+use crate::detect::{
+    HaarConfig, HaarDetector, DEFAULT_DETECT_WIDTH, DEFAULT_MIN_FACE, DEFAULT_MIN_NEIGHBORS,
+    DEFAULT_SCALE_FACTOR,
+};
 use crate::error::{Result, VisionError};
 use crate::pipeline::{EmotionClassifier, FrameResult, Pipeline, StageTimes};
 use crate::source::{self, open_input, FrameSource, ImageLimits, Input, InputKind, Pace};
@@ -27,16 +30,16 @@ pub struct PipelineArgs {
     #[arg(long, value_name = "XML")]
     pub cascade: Option<PathBuf>,
     /// Haar pyramid scale step.
-    #[arg(long, default_value_t = 1.1)]
+    #[arg(long, default_value_t = DEFAULT_SCALE_FACTOR)]
     pub scale_factor: f64,
     /// Haar neighbours needed to keep a face.
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = DEFAULT_MIN_NEIGHBORS)]
     pub min_neighbors: i32,
     /// Smallest face as a fraction of the frame's shorter side.
-    #[arg(long, default_value_t = 0.12)]
+    #[arg(long, default_value_t = DEFAULT_MIN_FACE)]
     pub min_face: f64,
     /// Detect on a copy downscaled to this width (0 = full resolution).
-    #[arg(long, default_value_t = 320)]
+    #[arg(long, default_value_t = DEFAULT_DETECT_WIDTH)]
     pub detect_width: u32,
     /// Crop margin per side, fraction of the face box (measured to match FER-2013's framing).
     #[arg(long, default_value_t = DEFAULT_MARGIN)]
@@ -59,10 +62,10 @@ impl Default for PipelineArgs {
     fn default() -> Self {
         PipelineArgs {
             cascade: None,
-            scale_factor: 1.1,
-            min_neighbors: 5,
-            min_face: 0.12,
-            detect_width: 320,
+            scale_factor: DEFAULT_SCALE_FACTOR,
+            min_neighbors: DEFAULT_MIN_NEIGHBORS,
+            min_face: DEFAULT_MIN_FACE,
+            detect_width: DEFAULT_DETECT_WIDTH,
             margin: DEFAULT_MARGIN,
             y_offset: DEFAULT_Y_OFFSET,
             window: 10,

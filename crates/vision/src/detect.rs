@@ -61,6 +61,17 @@ pub fn find_cascade(file: &str) -> Result<PathBuf> {
     })
 }
 
+/// Default pyramid step (measured on realfaces: 1.2 is faster but finds one face in 80% of the
+/// photos against 92% for 1.1; see docs/VISION.md).
+pub const DEFAULT_SCALE_FACTOR: f64 = 1.1;
+/// Default minimum neighbours.
+pub const DEFAULT_MIN_NEIGHBORS: i32 = 5;
+/// Default smallest face, fraction of the frame's shorter side (96 px at 480 lines: a person at
+/// webcam distance; smaller faces need `--min-face`).
+pub const DEFAULT_MIN_FACE: f64 = 0.2;
+/// Default detection width.
+pub const DEFAULT_DETECT_WIDTH: u32 = 320;
+
 /// Haar detector settings, tuned for real time at 640x480.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HaarConfig {
@@ -70,7 +81,7 @@ pub struct HaarConfig {
     pub scale_factor: f64,
     /// Neighbouring detections needed to keep a face (OpenCV's minNeighbors). Default 5.
     pub min_neighbors: i32,
-    /// Smallest face, as a fraction of the frame's shorter side. Default 0.12 (58 px at 480 lines).
+    /// Smallest face, as a fraction of the frame's shorter side. Default 0.2 (96 px at 480 lines).
     pub min_face: f64,
     /// Detect on a copy downscaled to this width when the frame is wider (speed); `None` = full
     /// size. Boxes are mapped back to full-frame pixels. Default 320.
@@ -85,10 +96,10 @@ impl Default for HaarConfig {
     fn default() -> Self {
         HaarConfig {
             cascade: None,
-            scale_factor: 1.1,
-            min_neighbors: 5,
-            min_face: 0.12,
-            detect_width: Some(320),
+            scale_factor: DEFAULT_SCALE_FACTOR,
+            min_neighbors: DEFAULT_MIN_NEIGHBORS,
+            min_face: DEFAULT_MIN_FACE,
+            detect_width: Some(DEFAULT_DETECT_WIDTH),
             equalize: true,
             merge_nested: true,
         }

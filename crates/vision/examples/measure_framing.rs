@@ -123,7 +123,10 @@ fn main() -> anyhow::Result<()> {
     if let Some(v) = env("MIN_FACE") {
         cfg.min_face = v;
     }
-    println!("realfaces detector: scale_factor {} min_face {}", cfg.scale_factor, cfg.min_face);
+    println!(
+        "realfaces detector: scale_factor {} min_face {}",
+        cfg.scale_factor, cfg.min_face
+    );
     let mut det = HaarDetector::new(cfg)?;
     let (mut total, mut one, mut zero, mut many) = (0, 0, 0, 0);
     let t0 = Instant::now();

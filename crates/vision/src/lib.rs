@@ -16,6 +16,7 @@ pub mod error;
 pub mod pipeline;
 pub mod source;
 pub mod testvideo;
+pub mod tune;
 
 pub use crop::{crop_face, CropConfig, CROP_SIZE};
 pub use detect::{find_cascade, FaceDetector, HaarConfig, HaarDetector};

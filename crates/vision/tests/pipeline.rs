@@ -451,3 +451,29 @@ fn bench_reports_fps_and_stage_times_on_a_one_face_video() {
     let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
     assert!(v["per_frame_ms"]["decode"].is_number());
 }
+
+#[test]
+fn framing_evaluation_runs_the_full_path_on_realfaces() {
+    use moodlens_vision::tune::{default_framings, evaluate_framings, labelled_photos};
+    let all = labelled_photos(&data_dir().join("realfaces")).unwrap();
+    assert_eq!(all.len(), 624, "realfaces holds 624 labelled photos");
+    // Every 40th photo keeps the test quick.
+    let photos: Vec<_> = all.into_iter().step_by(40).collect();
+    let framings = default_framings();
+    let mut clf = MeanBrightnessTestClassifier::new();
+    let ev = evaluate_framings(&photos, HaarConfig::default(), &framings, &mut clf).unwrap();
+    assert_eq!(ev.photos, photos.len());
+    assert!(
+        ev.with_face * 10 >= ev.photos * 8,
+        "{} of {}",
+        ev.with_face,
+        ev.photos
+    );
+    assert_eq!(ev.framings.len(), framings.len());
+    for r in &ev.framings {
+        let total: usize = r.confusion.iter().flatten().sum();
+        assert_eq!(total, ev.with_face);
+        assert_eq!(r.classified, ev.with_face);
+        assert!((0.0..=1.0).contains(&r.accuracy));
+    }
+}

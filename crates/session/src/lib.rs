@@ -339,6 +339,17 @@ pub struct SessionSummary {
     pub tracks: Vec<TrackSummary>,
 }
 
+impl SessionSummary {
+    /// The mean probabilities as a plain vector in [`Emotion::ALL`] order (what the recommender's
+    /// mood mapping takes).
+    pub fn mean_probabilities_vec(&self) -> Vec<f64> {
+        Emotion::ALL
+            .iter()
+            .map(|e| self.mean_probabilities.get(e).copied().unwrap_or(0.0) as f64)
+            .collect()
+    }
+}
+
 impl std::fmt::Display for SessionSummary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         writeln!(
@@ -564,6 +575,9 @@ mod tests {
         assert_eq!(v["mood_votes"]["happy"], 1);
         assert!(v["mean_probabilities"]["neutral"].is_number());
         assert_eq!(v["tracks"][0]["track_id"], 1);
+        let vec = s.summary().mean_probabilities_vec();
+        assert_eq!(vec.len(), 7);
+        assert!((vec[Emotion::Happy.index()] - 0.9).abs() < 1e-6);
         let back: SessionSummary = serde_json::from_value(v).unwrap();
         assert_eq!(back, s.summary());
     }

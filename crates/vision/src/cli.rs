@@ -481,6 +481,10 @@ pub struct LiveArgs {
     /// Also write the annotated video here.
     #[arg(long, value_name = "OUT")]
     pub annotate: Option<PathBuf>,
+    /// Print the final summary (text, or JSON with `--json`) at the end. Not a flag: set it to
+    /// false when the caller prints its own end-of-session output (e.g. with recommendations).
+    #[arg(skip = true)]
+    pub print_summary: bool,
     #[command(flatten)]
     pub pipeline: PipelineArgs,
 }
@@ -611,6 +615,9 @@ pub fn run_live<C: EmotionClassifier>(
         },
         summary: pipeline.summary(),
     };
+    if !args.print_summary {
+        return Ok(outcome);
+    }
     if args.json {
         serde_json::to_writer_pretty(&mut *out, &outcome)?;
         writeln!(out)?;
@@ -846,7 +853,7 @@ mod tests {
         ])
         .unwrap();
         let Cmd::Live(l) = t.cmd else { panic!() };
-        assert!(l.headless && l.realtime);
+        assert!(l.headless && l.realtime && l.print_summary);
         assert_eq!(l.pipeline.crop().margin, 0.2);
         assert_eq!(l.pipeline.crop().y_offset, -0.05);
         assert!(T::try_parse_from(["x", "detect"]).is_err());

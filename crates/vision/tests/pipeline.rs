@@ -269,6 +269,7 @@ fn live_headless_processes_every_frame_and_prints_a_summary() {
         json: false,
         max_frames: None,
         annotate: None,
+        print_summary: true,
         pipeline: PipelineArgs::default(),
     };
     let mut out = Vec::new();
@@ -295,6 +296,7 @@ fn realtime_pace_drops_frames_instead_of_queueing_them() {
         json: true,
         max_frames: None,
         annotate: None,
+        print_summary: true,
         pipeline: PipelineArgs::default(),
     };
     // 25 fps video, ~100 ms per classified frame: processing cannot keep up.

@@ -25,6 +25,13 @@ impl EmotionClassifier for UniformNoModel {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    // `OPENCV_THREADS=n` pins OpenCV's thread pool (for comparisons).
+    if let Some(n) = std::env::var("OPENCV_THREADS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        moodlens_vision::opencv::core::set_num_threads(n)?;
+    }
     run_bench(&cli.bench, UniformNoModel, &mut std::io::stdout())?;
     Ok(())
 }

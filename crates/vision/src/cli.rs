@@ -10,7 +10,9 @@ use crate::detect::{
     DEFAULT_SCALE_FACTOR,
 };
 use crate::error::{Result, VisionError};
-use crate::pipeline::{EmotionClassifier, FrameResult, Pipeline, StageTimes};
+use crate::pipeline::{
+    EmotionClassifier, FrameResult, Pipeline, StageTimes, DEFAULT_FULL_SCAN_EVERY,
+};
 use crate::source::{self, open_input, FrameSource, ImageLimits, Input, InputKind, Pace};
 use crate::testvideo::{compose_video, shared_data_dir, Actor};
 use moodlens_session::{
@@ -56,6 +58,10 @@ pub struct PipelineArgs {
     /// Refuse images with more pixels than this.
     #[arg(long, default_value_t = 50_000_000)]
     pub max_image_pixels: u64,
+    /// While faces are tracked, scan the whole frame only every N frames and only around the known
+    /// faces in between (live and bench; `detect` always scans whole frames). 1 = always full.
+    #[arg(long, default_value_t = DEFAULT_FULL_SCAN_EVERY, value_name = "N")]
+    pub full_scan_every: u32,
 }
 
 impl Default for PipelineArgs {
@@ -71,6 +77,7 @@ impl Default for PipelineArgs {
             window: 10,
             iou: 0.3,
             max_image_pixels: 50_000_000,
+            full_scan_every: DEFAULT_FULL_SCAN_EVERY,
         }
     }
 }
@@ -113,7 +120,8 @@ impl PipelineArgs {
         }
     }
 
-    /// A Haar pipeline with these settings around `classifier`.
+    /// A Haar pipeline with these settings around `classifier` (region scans between full scans
+    /// as set by `--full-scan-every`).
     pub fn pipeline<C: EmotionClassifier>(
         &self,
         classifier: C,
@@ -123,7 +131,8 @@ impl PipelineArgs {
             classifier,
             self.crop(),
             self.session(),
-        ))
+        )
+        .with_full_scan_every(self.full_scan_every))
     }
 }
 
@@ -420,7 +429,9 @@ pub fn run_detect<C: EmotionClassifier>(
     classifier: C,
     out: &mut dyn Write,
 ) -> Result<DetectOutcome> {
-    let mut pipeline = args.pipeline.pipeline(classifier)?;
+    crate::quiet_opencv_logs();
+    // Offline detection: every frame scanned whole.
+    let mut pipeline = args.pipeline.pipeline(classifier)?.with_full_scan_every(1);
     let csv_to_stdout = args.csv.as_deref() == Some(Path::new("-"));
     let text = !args.json && !csv_to_stdout;
     let mut outcome = DetectOutcome { inputs: Vec::new() };
@@ -523,6 +534,7 @@ pub fn run_live<C: EmotionClassifier>(
     classifier: C,
     out: &mut dyn Write,
 ) -> Result<LiveOutcome> {
+    crate::quiet_opencv_logs();
     let mut pipeline = args.pipeline.pipeline(classifier)?;
     let pace = if args.realtime {
         Pace::Realtime
@@ -758,6 +770,7 @@ pub fn run_bench<C: EmotionClassifier>(
     classifier: C,
     out: &mut dyn Write,
 ) -> Result<BenchReport> {
+    crate::quiet_opencv_logs();
     let mut pipeline = args.pipeline.pipeline(classifier)?;
     let tmp;
     let input = match &args.input {

@@ -14,11 +14,23 @@ use std::path::{Path, PathBuf};
 pub trait FaceDetector {
     /// `gray` is the full-resolution 8-bit single-channel frame.
     fn detect(&mut self, gray: &Mat) -> Result<Vec<BBox>>;
+
+    /// Faces near `near` (the faces of the previous frame) only — a cheaper scan used between full
+    /// scans while tracking. New faces elsewhere are found by the next full scan. The default scans
+    /// the whole frame.
+    fn detect_near(&mut self, gray: &Mat, near: &[BBox]) -> Result<Vec<BBox>> {
+        let _ = near;
+        self.detect(gray)
+    }
 }
 
 impl<T: FaceDetector + ?Sized> FaceDetector for Box<T> {
     fn detect(&mut self, gray: &Mat) -> Result<Vec<BBox>> {
         (**self).detect(gray)
+    }
+
+    fn detect_near(&mut self, gray: &Mat, near: &[BBox]) -> Result<Vec<BBox>> {
+        (**self).detect_near(gray, near)
     }
 }
 
@@ -151,34 +163,59 @@ impl HaarDetector {
     }
 }
 
-impl FaceDetector for HaarDetector {
-    fn detect(&mut self, gray: &Mat) -> Result<Vec<BBox>> {
-        let (w, h) = (gray.cols(), gray.rows());
-        if w <= 0 || h <= 0 {
-            return Ok(Vec::new());
-        }
+impl HaarDetector {
+    /// Scale from full-frame pixels to detection pixels, and the minimum face side (detection
+    /// pixels), both fixed by the full frame so that region scans behave like full scans.
+    fn scale_and_min(&self, w: i32, h: i32) -> (f64, i32) {
         let scale = match self.config.detect_width {
             Some(dw) if (dw as i32) < w && dw > 0 => dw as f64 / w as f64,
             _ => 1.0,
         };
+        let short = (w.min(h) as f64) * scale;
+        let min_px = ((short * self.config.min_face).round() as i32).max(20);
+        (scale, min_px)
+    }
+
+    /// Runs the cascade on `area` (a part of `gray`, in full-frame pixels) and returns boxes in
+    /// full-frame pixels.
+    fn scan(
+        &mut self,
+        gray: &Mat,
+        area: Rect,
+        scale: f64,
+        min_px: i32,
+        max_px: i32,
+    ) -> Result<Vec<BBox>> {
+        let roi;
+        let part: &Mat = if area.x == 0
+            && area.y == 0
+            && area.width == gray.cols()
+            && area.height == gray.rows()
+        {
+            gray
+        } else {
+            roi = gray.roi(area)?.try_clone()?;
+            &roi
+        };
         let src: &Mat = if scale < 1.0 {
             let size = Size::new(
-                ((w as f64 * scale).round() as i32).max(1),
-                ((h as f64 * scale).round() as i32).max(1),
+                ((area.width as f64 * scale).round() as i32).max(1),
+                ((area.height as f64 * scale).round() as i32).max(1),
             );
-            imgproc::resize(gray, &mut self.small, size, 0.0, 0.0, imgproc::INTER_AREA)?;
+            imgproc::resize(part, &mut self.small, size, 0.0, 0.0, imgproc::INTER_AREA)?;
             &self.small
         } else {
-            gray
+            part
         };
+        if src.cols() < min_px || src.rows() < min_px {
+            return Ok(Vec::new());
+        }
         let src: &Mat = if self.config.equalize {
             imgproc::equalize_hist(src, &mut self.eq)?;
             &self.eq
         } else {
             src
         };
-        let short = src.cols().min(src.rows()) as f64;
-        let min_px = ((short * self.config.min_face).round() as i32).max(20);
         let mut found = Vector::<Rect>::new();
         self.cascade.detect_multi_scale(
             src,
@@ -187,27 +224,126 @@ impl FaceDetector for HaarDetector {
             self.config.min_neighbors.max(0),
             0,
             Size::new(min_px, min_px),
-            Size::new(0, 0),
+            Size::new(max_px, max_px),
         )?;
         let inv = 1.0 / scale;
-        let mut boxes: Vec<BBox> = found
+        Ok(found
             .iter()
             .map(|r| {
                 BBox::new(
-                    (r.x as f64 * inv).round() as i32,
-                    (r.y as f64 * inv).round() as i32,
+                    area.x + (r.x as f64 * inv).round() as i32,
+                    area.y + (r.y as f64 * inv).round() as i32,
                     (r.width as f64 * inv).round() as i32,
                     (r.height as f64 * inv).round() as i32,
                 )
             })
-            .collect();
+            .collect())
+    }
+
+    fn finish(&self, mut boxes: Vec<BBox>) -> Vec<BBox> {
         if self.config.merge_nested {
             boxes = merge_nested(boxes, NESTED_OVERLAP);
         }
         // Stable order: left to right, then top to bottom.
         boxes.sort_by_key(|b| (b.x, b.y));
-        Ok(boxes)
+        boxes
     }
+}
+
+impl FaceDetector for HaarDetector {
+    fn detect(&mut self, gray: &Mat) -> Result<Vec<BBox>> {
+        let (w, h) = (gray.cols(), gray.rows());
+        if w <= 0 || h <= 0 {
+            return Ok(Vec::new());
+        }
+        let (scale, min_px) = self.scale_and_min(w, h);
+        let boxes = self.scan(gray, Rect::new(0, 0, w, h), scale, min_px, 0)?;
+        Ok(self.finish(boxes))
+    }
+
+    fn detect_near(&mut self, gray: &Mat, near: &[BBox]) -> Result<Vec<BBox>> {
+        let (w, h) = (gray.cols(), gray.rows());
+        if w <= 0 || h <= 0 {
+            return Ok(Vec::new());
+        }
+        let (scale, min_px) = self.scale_and_min(w, h);
+        let mut boxes = Vec::new();
+        for r in search_regions(near, w, h) {
+            // Only face sizes close to the known ones: the small scales dominate a full scan's cost.
+            let lo =
+                ((r.min_side as f64 * NEAR_MIN_SIZE as f64 * scale).round() as i32).max(min_px);
+            let hi = (r.max_side as f64 * NEAR_MAX_SIZE as f64 * scale).round() as i32;
+            boxes.extend(self.scan(gray, r.area, scale, lo, hi.max(lo + 1))?);
+        }
+        Ok(self.finish(boxes))
+    }
+}
+
+/// How much larger than a known face its search region is (side factor).
+pub const NEAR_REGION: f32 = 1.8;
+/// Smallest face searched near a known face, relative to its side.
+pub const NEAR_MIN_SIZE: f32 = 0.7;
+/// Largest face searched near a known face, relative to its side.
+pub const NEAR_MAX_SIZE: f32 = 1.4;
+
+/// A region scanned by [`FaceDetector::detect_near`], with the side range of the known faces in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SearchRegion {
+    pub area: Rect,
+    pub min_side: i32,
+    pub max_side: i32,
+}
+
+/// The regions scanned by [`FaceDetector::detect_near`]: each known box grown to a square of
+/// [`NEAR_REGION`] times its side around its centre, clipped to the frame; overlapping regions
+/// are merged into their bounding rectangle.
+pub fn search_regions(near: &[BBox], w: i32, h: i32) -> Vec<SearchRegion> {
+    let mut rects: Vec<SearchRegion> = Vec::new();
+    for b in near {
+        let side = (b.w.max(b.h) as f32 * NEAR_REGION).round() as i32;
+        let (cx, cy) = b.center();
+        let x0 = ((cx - side as f32 / 2.0).round() as i32).clamp(0, w);
+        let y0 = ((cy - side as f32 / 2.0).round() as i32).clamp(0, h);
+        let x1 = ((cx + side as f32 / 2.0).round() as i32).clamp(0, w);
+        let y1 = ((cy + side as f32 / 2.0).round() as i32).clamp(0, h);
+        if x1 > x0 && y1 > y0 {
+            rects.push(SearchRegion {
+                area: Rect::new(x0, y0, x1 - x0, y1 - y0),
+                min_side: b.w.min(b.h),
+                max_side: b.w.max(b.h),
+            });
+        }
+    }
+    // Merge overlapping regions until none overlap (a face is never scanned twice).
+    let mut merged = true;
+    while merged {
+        merged = false;
+        'outer: for i in 0..rects.len() {
+            for j in i + 1..rects.len() {
+                let (ra, rb) = (rects[i], rects[j]);
+                let (a, b) = (ra.area, rb.area);
+                if a.x < b.x + b.width
+                    && b.x < a.x + a.width
+                    && a.y < b.y + b.height
+                    && b.y < a.y + a.height
+                {
+                    let x0 = a.x.min(b.x);
+                    let y0 = a.y.min(b.y);
+                    let x1 = (a.x + a.width).max(b.x + b.width);
+                    let y1 = (a.y + a.height).max(b.y + b.height);
+                    rects[i] = SearchRegion {
+                        area: Rect::new(x0, y0, x1 - x0, y1 - y0),
+                        min_side: ra.min_side.min(rb.min_side),
+                        max_side: ra.max_side.max(rb.max_side),
+                    };
+                    rects.remove(j);
+                    merged = true;
+                    break 'outer;
+                }
+            }
+        }
+    }
+    rects
 }
 
 /// Overlap (intersection over the smaller box) above which two Haar boxes are one face.
@@ -262,6 +398,42 @@ mod tests {
         let close = vec![BBox::new(0, 0, 100, 100), BBox::new(80, 0, 100, 100)];
         assert_eq!(merge_nested(close.clone(), NESTED_OVERLAP).len(), 2);
         assert!(merge_nested(vec![], NESTED_OVERLAP).is_empty());
+    }
+
+    #[test]
+    fn search_regions_grow_clip_and_merge() {
+        let r = search_regions(&[BBox::new(100, 100, 100, 100)], 640, 480);
+        assert_eq!(r[0].area, Rect::new(60, 60, 180, 180));
+        assert_eq!((r[0].min_side, r[0].max_side), (100, 100));
+        // Clipped at the frame's edge.
+        let r = search_regions(&[BBox::new(0, 0, 100, 100)], 640, 480);
+        assert_eq!(r[0].area, Rect::new(0, 0, 140, 140));
+        let r = search_regions(
+            &[BBox::new(100, 100, 100, 100), BBox::new(180, 100, 80, 80)],
+            640,
+            480,
+        );
+        assert_eq!((r[0].min_side, r[0].max_side), (80, 100));
+        // Two nearby faces: one merged region; far apart: two.
+        assert_eq!(
+            search_regions(
+                &[BBox::new(100, 100, 100, 100), BBox::new(180, 100, 100, 100)],
+                640,
+                480
+            )
+            .len(),
+            1
+        );
+        assert_eq!(
+            search_regions(
+                &[BBox::new(0, 0, 100, 100), BBox::new(400, 300, 100, 100)],
+                640,
+                480
+            )
+            .len(),
+            2
+        );
+        assert!(search_regions(&[BBox::new(900, 900, 10, 10)], 640, 480).is_empty());
     }
 
     #[test]

@@ -25,3 +25,12 @@ pub use moodlens_session::{BBox, FaceObservation, SessionConfig, SessionSummary}
 pub use opencv;
 pub use pipeline::{EmotionClassifier, FrameResult, Pipeline, StageTimes};
 pub use source::{open_input, Frame, FrameSource, ImageLimits, Input, Pace};
+
+/// Lowers OpenCV's own console logging to errors (its warnings, e.g. GStreamer's about a missing
+/// camera, duplicate the typed errors this crate returns), unless `OPENCV_LOG_LEVEL` is set.
+/// Called by the `cli::run_*` functions; call it once at start-up when using the pipeline directly.
+pub fn quiet_opencv_logs() {
+    if std::env::var_os("OPENCV_LOG_LEVEL").is_none() {
+        let _ = opencv::core::set_log_level(opencv::core::LogLevel::LOG_LEVEL_ERROR);
+    }
+}

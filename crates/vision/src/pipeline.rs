@@ -80,7 +80,13 @@ pub struct Pipeline<D: FaceDetector, C: EmotionClassifier> {
     session: Session,
     times: StageTimes,
     gray: Mat,
+    full_scan_every: u32,
+    since_full: u32,
+    last_boxes: Vec<BBox>,
 }
+
+/// Default period of full-frame scans while faces are tracked (see [`Pipeline::with_full_scan_every`]).
+pub const DEFAULT_FULL_SCAN_EVERY: u32 = 5;
 
 impl<D: FaceDetector, C: EmotionClassifier> Pipeline<D, C> {
     pub fn new(detector: D, classifier: C, crop: CropConfig, session: SessionConfig) -> Self {
@@ -91,7 +97,19 @@ impl<D: FaceDetector, C: EmotionClassifier> Pipeline<D, C> {
             session: Session::new(session),
             times: StageTimes::default(),
             gray: Mat::default(),
+            full_scan_every: 1,
+            since_full: 0,
+            last_boxes: Vec::new(),
         }
+    }
+
+    /// Scan the whole frame only every `n` frames while faces are being tracked, and only around
+    /// the previous frame's faces in between ([`FaceDetector::detect_near`]); a frame with fewer
+    /// faces than the one before, or no face, triggers a full scan next. `n <= 1` (the default of
+    /// [`Pipeline::new`]) scans every frame fully. New faces appear at most `n - 1` frames late.
+    pub fn with_full_scan_every(mut self, n: u32) -> Self {
+        self.full_scan_every = n.max(1);
+        self
     }
 
     /// Detects the faces of a BGR (or gray) frame and returns their boxes and crops; no
@@ -109,7 +127,22 @@ impl<D: FaceDetector, C: EmotionClassifier> Pipeline<D, C> {
             imgproc::cvt_color_def(image, &mut self.gray, code)?;
             std::mem::take(&mut self.gray)
         };
-        let boxes = self.detector.detect(&gray)?;
+        let full = self.full_scan_every <= 1
+            || self.last_boxes.is_empty()
+            || self.since_full + 1 >= self.full_scan_every;
+        let boxes = if full {
+            self.since_full = 0;
+            self.detector.detect(&gray)?
+        } else {
+            self.since_full += 1;
+            let b = self.detector.detect_near(&gray, &self.last_boxes)?;
+            if b.len() < self.last_boxes.len() {
+                // Lost a face: look everywhere next frame.
+                self.since_full = self.full_scan_every;
+            }
+            b
+        };
+        self.last_boxes.clone_from(&boxes);
         let t1 = Instant::now();
         let crops = boxes
             .iter()
@@ -209,6 +242,8 @@ impl<D: FaceDetector, C: EmotionClassifier> Pipeline<D, C> {
     pub fn reset(&mut self) {
         self.session = Session::new(*self.session.config());
         self.times = StageTimes::default();
+        self.since_full = 0;
+        self.last_boxes.clear();
     }
 
     pub fn classifier_mut(&mut self) -> &mut C {

@@ -276,6 +276,11 @@ fn live_headless_processes_every_frame_and_prints_a_summary() {
     let o = run_live(&args, MeanBrightnessTestClassifier::new(), &mut out).unwrap();
     assert_eq!(o.frames, FRAMES as u64);
     assert_eq!(o.dropped, 0);
+    // Live mode scans around tracked faces between full scans: same two identities, B found
+    // within the full-scan period after it appears.
+    assert_eq!(o.summary.identities, 2, "{:?}", o.summary);
+    let obs = o.summary.face_observations;
+    assert!((80..=90).contains(&obs), "{obs} face observations (60 + 30 expected)");
     let text = String::from_utf8(out).unwrap();
     assert_eq!(
         text.lines().filter(|l| l.starts_with("frame ")).count(),

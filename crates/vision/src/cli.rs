@@ -525,6 +525,19 @@ struct LiveFrameLine<'a> {
 
 const WINDOW: &str = "moodlens";
 
+/// Whether a window can be opened. On Linux, OpenCV's Qt/GTK backends abort the whole process
+/// (not an error) when there is no display, so this is checked first; `QT_QPA_PLATFORM` (e.g.
+/// `offscreen`) counts as a display.
+pub fn display_available() -> bool {
+    if cfg!(target_os = "linux") {
+        ["DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"]
+            .iter()
+            .any(|k| std::env::var_os(k).is_some_and(|v| !v.is_empty()))
+    } else {
+        true
+    }
+}
+
 /// Runs `live`: a camera or video through the pipeline until the source ends, `q`/Esc in the window,
 /// or `--max-frames`. Headless prints a line per frame; both print the final summary (text, or JSON
 /// with `--json`) to `out`. Errors: the source cannot be opened (missing camera, bad file, empty
@@ -547,6 +560,13 @@ pub fn run_live<C: EmotionClassifier>(
     };
     let mut src: Box<dyn FrameSource> = open_input(&input, pace, args.pipeline.limits())?;
     if !args.headless {
+        if !display_available() {
+            return Err(VisionError::Window(
+                "no display (DISPLAY and WAYLAND_DISPLAY are unset); run with --headless on \
+                 machines without a display"
+                    .into(),
+            ));
+        }
         highgui::named_window(WINDOW, highgui::WINDOW_AUTOSIZE).map_err(|e| {
             VisionError::Window(format!(
                 "cannot open a window ({}); run with --headless on machines without a display",

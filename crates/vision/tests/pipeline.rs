@@ -280,7 +280,10 @@ fn live_headless_processes_every_frame_and_prints_a_summary() {
     // within the full-scan period after it appears.
     assert_eq!(o.summary.identities, 2, "{:?}", o.summary);
     let obs = o.summary.face_observations;
-    assert!((80..=90).contains(&obs), "{obs} face observations (60 + 30 expected)");
+    assert!(
+        (80..=90).contains(&obs),
+        "{obs} face observations (60 + 30 expected)"
+    );
     let text = String::from_utf8(out).unwrap();
     assert_eq!(
         text.lines().filter(|l| l.starts_with("frame ")).count(),
@@ -482,5 +485,55 @@ fn framing_evaluation_runs_the_full_path_on_realfaces() {
         assert_eq!(total, ev.with_face);
         assert_eq!(r.classified, ev.with_face);
         assert!((0.0..=1.0).contains(&r.accuracy));
+    }
+}
+
+#[test]
+fn live_with_a_window_but_no_display_is_a_clear_error() {
+    if moodlens_vision::cli::display_available() {
+        return; // A display exists here: the window would open.
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let video = dir.path().join("bench.avi");
+    moodlens_vision::cli::make_bench_video(&video, 5, &data_dir()).unwrap();
+    let args = LiveArgs {
+        camera: 0,
+        input: Some(video),
+        headless: false,
+        realtime: false,
+        json: false,
+        max_frames: None,
+        annotate: None,
+        print_summary: true,
+        pipeline: PipelineArgs::default(),
+    };
+    let mut out = Vec::new();
+    match run_live(&args, MeanBrightnessTestClassifier::new(), &mut out) {
+        Err(e @ VisionError::Window(_)) => assert!(e.to_string().contains("--headless"), "{e}"),
+        Err(e) => panic!("unexpected error: {e}"),
+        Ok(_) => panic!("a window opened without a display"),
+    }
+}
+
+#[test]
+fn a_missing_camera_fails_live_with_a_typed_error() {
+    let args = LiveArgs {
+        camera: 97,
+        input: None,
+        headless: true,
+        realtime: false,
+        json: false,
+        max_frames: None,
+        annotate: None,
+        print_summary: true,
+        pipeline: PipelineArgs::default(),
+    };
+    let mut out = Vec::new();
+    match run_live(&args, MeanBrightnessTestClassifier::new(), &mut out) {
+        Err(e @ VisionError::CameraUnavailable { index: 97 }) => {
+            assert!(e.to_string().contains("camera 97"), "{e}")
+        }
+        Err(e) => panic!("unexpected error: {e}"),
+        Ok(_) => panic!("camera 97 opened"),
     }
 }

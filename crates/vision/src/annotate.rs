@@ -24,7 +24,7 @@ fn color_for(track_id: u32) -> Scalar {
 /// Draws every face of `result` on `image` (BGR): its box, `#id`, and the top-3 emotions with
 /// percentages (smoothed).
 pub fn draw(image: &mut Mat, result: &FrameResult) -> Result<()> {
-    let scale = (image.cols().max(image.rows()) as f64 / 900.0).clamp(0.4, 1.5);
+    let scale = (image.cols().max(image.rows()) as f64 / 900.0).clamp(0.6, 1.5);
     let line_h = (22.0 * scale).round() as i32;
     for f in &result.faces {
         let c = color_for(f.track_id);

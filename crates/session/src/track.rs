@@ -266,4 +266,40 @@ mod tests {
         let ids = t.update(&[BBox::new(401, 2, 60, 60)]);
         assert_eq!(ids, vec![2]);
     }
+
+    #[test]
+    fn ids_within_a_frame_are_always_distinct_and_never_reused() {
+        // Deterministic pseudo-random boxes (LCG), many frames.
+        let mut state = 12345u64;
+        let mut next = |m: u64| {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((state >> 33) % m) as i32
+        };
+        let mut t = Tracker::new(TrackerConfig::default());
+        let mut seen_max = 0;
+        for _ in 0..500 {
+            let n = next(5) as usize;
+            let boxes: Vec<BBox> = (0..n)
+                .map(|_| BBox::new(next(600), next(400), 20 + next(100), 20 + next(100)))
+                .collect();
+            let ids = t.update(&boxes);
+            assert_eq!(ids.len(), n);
+            let mut sorted = ids.clone();
+            sorted.sort();
+            sorted.dedup();
+            assert_eq!(sorted.len(), n, "duplicate id in one frame: {ids:?}");
+            for &id in &ids {
+                assert!(id >= 1 && id <= t.identities());
+            }
+            // New ids are always above all earlier ones.
+            let fresh: Vec<_> = ids.iter().filter(|&&i| i > seen_max).collect();
+            for (k, &&i) in fresh.iter().enumerate() {
+                assert_eq!(i, seen_max + 1 + k as u32);
+            }
+            seen_max = seen_max.max(t.identities());
+            assert!(t.active_ids().len() <= 5 * (TrackerConfig::default().max_missed as usize + 1));
+        }
+    }
 }

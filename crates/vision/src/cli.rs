@@ -514,13 +514,47 @@ pub struct LiveOutcome {
     pub summary: SessionSummary,
 }
 
-/// One line of headless `live --json` output.
-#[derive(Debug, Clone, Serialize)]
-struct LiveFrameLine<'a> {
-    frame: u64,
-    timestamp_ms: f64,
-    dropped: u64,
-    faces: &'a [moodlens_session::FaceObservation],
+/// One face in a `live --json` line: the frame's probabilities and the smoothed ones (rolling
+/// window of its identity), top-3 of the smoothed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LiveFace {
+    pub track_id: TrackId,
+    pub bbox: BBox,
+    pub probabilities: BTreeMap<Emotion, f32>,
+    pub smoothed: BTreeMap<Emotion, f32>,
+    pub top3: Vec<Scored>,
+}
+
+/// One line of headless `live --json` output (JSON lines):
+/// `{"frame":12,"timestamp_ms":480.0,"dropped":0,"faces":[{"track_id":1,"bbox":{..},
+/// "probabilities":{"angry":..},"smoothed":{..},"top3":[{"emotion":"happy","probability":0.8},..]}]}`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LiveFrameLine {
+    pub frame: u64,
+    pub timestamp_ms: f64,
+    pub dropped: u64,
+    pub faces: Vec<LiveFace>,
+}
+
+impl LiveFrameLine {
+    pub fn from_result(r: &FrameResult) -> LiveFrameLine {
+        LiveFrameLine {
+            frame: r.frame,
+            timestamp_ms: r.timestamp_ms,
+            dropped: r.dropped_so_far,
+            faces: r
+                .faces
+                .iter()
+                .map(|f| LiveFace {
+                    track_id: f.track_id,
+                    bbox: f.bbox,
+                    probabilities: probs_map(&f.probabilities),
+                    smoothed: probs_map(&f.smoothed),
+                    top3: f.top3.clone(),
+                })
+                .collect(),
+        }
+    }
 }
 
 const WINDOW: &str = "moodlens";
@@ -586,15 +620,7 @@ pub fn run_live<C: EmotionClassifier>(
         dropped = r.dropped_so_far;
         if args.headless {
             if args.json {
-                serde_json::to_writer(
-                    &mut *out,
-                    &LiveFrameLine {
-                        frame: r.frame,
-                        timestamp_ms: r.timestamp_ms,
-                        dropped: r.dropped_so_far,
-                        faces: &r.faces,
-                    },
-                )?;
+                serde_json::to_writer(&mut *out, &LiveFrameLine::from_result(&r))?;
                 writeln!(out)?;
             } else {
                 let faces: Vec<String> =

@@ -325,6 +325,15 @@ fn realtime_pace_drops_frames_instead_of_queueing_them() {
     let text = String::from_utf8(out).unwrap();
     let first: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
     assert!(first["faces"].is_array());
+    let with_face: serde_json::Value = text
+        .lines()
+        .filter(|l| l.starts_with('{') && l.contains("track_id"))
+        .map(|l| serde_json::from_str(l).unwrap())
+        .next()
+        .expect("a frame line with a face");
+    let f = &with_face["faces"][0];
+    assert!(f["smoothed"]["happy"].is_number() && f["probabilities"]["sad"].is_number());
+    assert_eq!(f["top3"].as_array().unwrap().len(), 3);
 }
 
 fn detect_json(inputs: Vec<PathBuf>) -> (moodlens_vision::cli::DetectOutcome, serde_json::Value) {

@@ -254,3 +254,11 @@ impl<D: FaceDetector, C: EmotionClassifier> Pipeline<D, C> {
         &mut self.detector
     }
 }
+
+/// The trained burn model ([`moodlens_model::Classifier`]) as the pipeline's classifier.
+impl EmotionClassifier for moodlens_model::Classifier {
+    fn classify(&mut self, faces: &[Vec<u8>]) -> anyhow::Result<Vec<[f32; NUM_EMOTIONS]>> {
+        let refs: Vec<&[u8]> = faces.iter().map(|f| f.as_slice()).collect();
+        Ok(self.predict(&refs)?)
+    }
+}

@@ -215,7 +215,7 @@ pub fn import_movielens(
                         }
                         _ => report.reject(&ratings, line, "rating not a number in 0..5"),
                     }
-                    if line % 4096 == 0 {
+                    if line.is_multiple_of(4096) {
                         pb.set_position(rec.position().map(|p| p.byte()).unwrap_or(0));
                     }
                 }

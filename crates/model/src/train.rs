@@ -248,8 +248,6 @@ pub enum TrainError {
         now: usize,
         now_val: usize,
     },
-    #[error("--resume: no checkpoint in {0}")]
-    NoCheckpoint(String),
     #[error(
         "{0} already holds a checkpoint: pass --resume to continue it or choose another --out"
     )]
@@ -352,10 +350,15 @@ pub fn train(
     let device = base_device.clone().autodiff();
 
     let existing = checkpoint::find(out_dir);
-    let (mut model, mut optim, mut state) = if resume {
-        let ck: Checkpoint = existing
-            .ok_or_else(|| TrainError::NoCheckpoint(out_dir.display().to_string()))?
-            .load(&device)?;
+    if resume && existing.is_none() {
+        tracing::warn!(
+            "--resume: no checkpoint in {} yet (interrupted before the end of the first epoch?): starting from scratch",
+            out_dir.display()
+        );
+    }
+    let (mut model, mut optim, mut state) = if let (true, Some(found)) = (resume, existing.clone())
+    {
+        let ck: Checkpoint = found.load(&device)?;
         if ck.state.n_train != train.len() || ck.state.n_val != val.len() {
             return Err(TrainError::DataMismatch {
                 dir: out_dir.display().to_string(),

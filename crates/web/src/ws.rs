@@ -120,7 +120,10 @@ async fn session(st: Arc<AppState>, mut socket: WebSocket, _permit: OwnedSemapho
             } else {
                 controls.pop_front().map(Job::Control)
             };
-            if let (Some(next), Some(p)) = (next, pipe.take()) {
+            if let Some(next) = next {
+                let Some(p) = pipe.take() else {
+                    break;
+                };
                 job = Some(start(&st, p, next, index, dropped));
                 index += 1;
             }

@@ -78,6 +78,7 @@ function drawOverlay(faces, w, h, displayEl) {
     const boxW = Math.max(...lines.map((l) => g.measureText(l).width)) + 10;
     let ly = y - lines.length * lh - 4;
     if (ly < 0) ly = y + bh + 4;
+    if (ly + lines.length * lh + 4 > dh) ly = Math.max(0, y + 4); // no room above or below: inside
     g.fillStyle = "rgba(13,17,23,0.75)";
     g.fillRect(x, ly, boxW, lines.length * lh + 4);
     lines.forEach((l, i) => {

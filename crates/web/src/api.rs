@@ -167,7 +167,10 @@ fn multipart_error(e: axum::extract::multipart::MultipartError, max: usize) -> A
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
         too_large(max)
     } else {
-        ApiError::new(e.status(), format!("malformed multipart form: {}", e.body_text()))
+        ApiError::new(
+            e.status(),
+            format!("malformed multipart form: {}", e.body_text()),
+        )
     }
 }
 

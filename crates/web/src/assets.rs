@@ -21,8 +21,10 @@ fn text(body: &'static str, mime: &'static str) -> Response {
 
 pub async fn index() -> Response {
     let mut r = text(INDEX, "text/html; charset=utf-8");
-    r.headers_mut()
-        .insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    r.headers_mut().insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
     r
 }
 

@@ -84,7 +84,9 @@ pub async fn guard(State(st): State<Arc<AppState>>, req: Request, next: Next) ->
     }
     let mut res = match tokio::time::timeout(st.limits.request_timeout, next.run(req)).await {
         Ok(r) => r,
-        Err(_) => ApiError::new(StatusCode::REQUEST_TIMEOUT, "request took too long").into_response(),
+        Err(_) => {
+            ApiError::new(StatusCode::REQUEST_TIMEOUT, "request took too long").into_response()
+        }
     };
     let h = res.headers_mut();
     h.insert(

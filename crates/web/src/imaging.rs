@@ -64,7 +64,9 @@ pub fn decode_image(bytes: &[u8], max_pixels: u64) -> Result<Mat, DecodeError> {
             ))
         }
         ImageFormat::Png if !bytes.windows(4).any(|w| w == b"IEND") => {
-            return Err(DecodeError::Corrupt("PNG data ends before its IEND chunk".into()))
+            return Err(DecodeError::Corrupt(
+                "PNG data ends before its IEND chunk".into(),
+            ))
         }
         _ => {}
     }

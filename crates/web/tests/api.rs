@@ -34,7 +34,10 @@ fn face_photo(url: &str) -> Vec<u8> {
 
 fn check_face(f: &Value) {
     let b = &f["bbox"];
-    assert!(b["w"].as_i64().unwrap() > 20 && b["h"].as_i64().unwrap() > 20, "{f}");
+    assert!(
+        b["w"].as_i64().unwrap() > 20 && b["h"].as_i64().unwrap() > 20,
+        "{f}"
+    );
     let probs = f["probabilities"].as_object().expect("probabilities");
     assert_eq!(probs.len(), 7);
     let sum: f64 = probs.values().map(|v| v.as_f64().unwrap()).sum();
@@ -57,7 +60,10 @@ fn health_page_and_not_found() {
 
     let r = ureq::get(&format!("{url}/")).call().expect("page");
     assert!(r.content_type().starts_with("text/html"));
-    let csp = r.header("content-security-policy").unwrap_or("").to_string();
+    let csp = r
+        .header("content-security-policy")
+        .unwrap_or("")
+        .to_string();
     assert!(csp.contains("default-src 'self'"), "{csp}");
     let html = r.into_string().unwrap();
     assert!(html.contains("Start camera") && html.contains("/app.js"));
@@ -171,9 +177,8 @@ fn detect_raw_multipart_and_bad_payloads() {
 fn detect_pixel_limit() {
     let dir = tempfile::tempdir().unwrap();
     let srv = server_in(dir.path(), |_, l| l.max_upload_pixels = 10_000);
-    let (s, v) = json_of(
-        ureq::post(&format!("{}/api/detect", srv.url())).send_bytes(&photo_bytes()),
-    );
+    let (s, v) =
+        json_of(ureq::post(&format!("{}/api/detect", srv.url())).send_bytes(&photo_bytes()));
     assert_eq!(s, 413);
     assert!(v["error"].as_str().unwrap().contains("350x350"), "{v}");
 }
@@ -265,10 +270,7 @@ fn recommend_feedback_history() {
         assert!((400..500).contains(&s), "{body}: {s} {v}");
         assert!(v["error"].is_string(), "{body}: {v}");
     }
-    let huge = format!(
-        "{{\"item\": \"{}\", \"liked\": true}}",
-        "x".repeat(100_000)
-    );
+    let huge = format!("{{\"item\": \"{}\", \"liked\": true}}", "x".repeat(100_000));
     let (s, _) = json_of(
         ureq::post(&format!("{url}/api/feedback"))
             .set("Content-Type", "application/json")
@@ -383,9 +385,10 @@ fn websocket_session() {
         }
 
         let mut req = ws_url.as_str().into_client_request().unwrap();
-        req.headers_mut()
-            .insert("Origin", url.parse().unwrap());
-        let (mut ws, _) = tokio_tungstenite::connect_async(req).await.expect("connect");
+        req.headers_mut().insert("Origin", url.parse().unwrap());
+        let (mut ws, _) = tokio_tungstenite::connect_async(req)
+            .await
+            .expect("connect");
         let hello = next_json(&mut ws).await;
         assert_eq!(hello["type"], "hello");
         assert_eq!(hello["max_message_bytes"], 512 * 1024);
@@ -404,7 +407,10 @@ fn websocket_session() {
             }
             ids.push(faces[0]["track_id"].clone());
         }
-        assert!(ids.iter().all(|i| *i == ids[0]), "the same face keeps its id: {ids:?}");
+        assert!(
+            ids.iter().all(|i| *i == ids[0]),
+            "the same face keeps its id: {ids:?}"
+        );
 
         // garbage and malformed controls are answered with errors; the session goes on
         *LAST.lock().unwrap() = "not a jpeg".into();
@@ -413,7 +419,10 @@ fn websocket_session() {
             .unwrap();
         let e = next_json(&mut ws).await;
         assert_eq!(e["type"], "error");
-        assert!(e["message"].as_str().unwrap().contains("not an image"), "{e}");
+        assert!(
+            e["message"].as_str().unwrap().contains("not an image"),
+            "{e}"
+        );
         *LAST.lock().unwrap() = "dance".into();
         ws.send(Message::Text("{\"type\":\"dance\"}".into()))
             .await
@@ -432,7 +441,9 @@ fn websocket_session() {
             ws.send(Message::Binary(jpeg.clone().into())).await.unwrap();
         }
         ws.send(Message::Text(
-            json!({"type":"finish","strategy":"calm"}).to_string().into(),
+            json!({"type":"finish","strategy":"calm"})
+                .to_string()
+                .into(),
         ))
         .await
         .unwrap();
@@ -477,7 +488,10 @@ fn websocket_session() {
             }
         })
         .await;
-        assert!(end.is_ok(), "the server should close an oversized message's connection");
+        assert!(
+            end.is_ok(),
+            "the server should close an oversized message's connection"
+        );
     });
     // the camera session was recorded in the history
     let (_, v) = json_of(ureq::get(&format!("{url}/api/history")).call());

@@ -81,7 +81,10 @@ impl Driver {
                     break;
                 }
             }
-            assert!(t0.elapsed() < Duration::from_secs(30), "chromedriver did not start");
+            assert!(
+                t0.elapsed() < Duration::from_secs(30),
+                "chromedriver did not start"
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
         let profile = tempfile::tempdir().unwrap();
@@ -229,8 +232,11 @@ fn face_y4m(photo: &Path, out: &Path) {
         imgproc::INTER_AREA,
     )
     .unwrap();
-    let mut roi = Mat::roi_mut(&mut canvas, Rect::new((w - side) / 2, (h - side) / 2, side, side))
-        .unwrap();
+    let mut roi = Mat::roi_mut(
+        &mut canvas,
+        Rect::new((w - side) / 2, (h - side) / 2, side, side),
+    )
+    .unwrap();
     face.copy_to(&mut roi).unwrap();
     let mut yuv = Mat::default();
     imgproc::cvt_color_def(&canvas, &mut yuv, imgproc::COLOR_BGR2YUV_I420).unwrap();
@@ -298,10 +304,12 @@ fn camera_session_in_chromium() {
     assert!(title.starts_with("Session mood:"), "{title}");
     let line = d.text("#mood-line");
     assert!(line.contains("uplift"), "{line}");
-    assert!(d.js("return document.querySelectorAll('#recommendations li.track').length")
-        .as_u64()
-        .unwrap()
-        > 0);
+    assert!(
+        d.js("return document.querySelectorAll('#recommendations li.track').length")
+            .as_u64()
+            .unwrap()
+            > 0
+    );
     let href = d.js("return document.querySelector('#recommendations li.movie a').href");
     assert!(href.as_str().unwrap().starts_with("https://"), "{href}");
     // like the first movie: stored

@@ -37,7 +37,7 @@ pub(crate) fn is_loopback_name(name: &str) -> bool {
 /// May a browser page of `origin` talk to this server reached as `host`?
 pub(crate) fn origin_allowed(origin: &str, host: Option<&str>, extra: &[String]) -> bool {
     let o = origin.trim().trim_end_matches('/').to_ascii_lowercase();
-    if extra.iter().any(|e| *e == o) {
+    if extra.contains(&o) {
         return true;
     }
     match host {

@@ -243,7 +243,7 @@ fn face_y4m(photo: &Path, out: &Path) {
     let bytes = yuv.data_bytes().unwrap();
     assert_eq!(bytes.len(), (w * h * 3 / 2) as usize);
     let mut f = std::io::BufWriter::new(std::fs::File::create(out).unwrap());
-    write!(f, "YUV4MPEG2 W{w} H{h} F10:1 Ip A1:1 C420jpeg\n").unwrap();
+    writeln!(f, "YUV4MPEG2 W{w} H{h} F10:1 Ip A1:1 C420jpeg").unwrap();
     for _ in 0..10 {
         f.write_all(b"FRAME\n").unwrap();
         f.write_all(bytes).unwrap();

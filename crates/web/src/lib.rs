@@ -306,7 +306,6 @@ pub fn exposure_warning(host: IpAddr) -> Option<String> {
 /// `moodlens serve`: runs until Ctrl-C.
 pub fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(w) = exposure_warning(args.host) {
-        eprintln!("{w}");
         tracing::warn!("{w}");
     }
     let state = Arc::new(AppState::new(&args, Limits::default())?);

@@ -165,6 +165,15 @@ impl Driver {
             .to_string()
     }
 
+    fn type_into(&self, css: &str, text: &str) {
+        let id = self.find(css);
+        self.call(
+            "POST",
+            &format!("/element/{id}/value"),
+            Some(json!({ "text": text })),
+        );
+    }
+
     fn js(&self, script: &str) -> Value {
         self.call(
             "POST",
@@ -359,6 +368,15 @@ fn manual_mood_in_chromium() {
         Duration::from_secs(20),
         "two sessions in the history",
     );
+    // a photo through the upload field: boxes on the picture, then recommendations for its mood
+    let photo = happy_photos()[1].canonicalize().unwrap();
+    d.type_into("#file", photo.to_str().unwrap());
+    d.wait_for(
+        "return window.moodlens.lastMood && window.moodlens.lastMood.source === 'image' && document.getElementById('mood-title').textContent.startsWith('Mood:')",
+        Duration::from_secs(60),
+        "recommendations for an uploaded photo",
+    );
+    assert!(d.text("#faces li").contains("Face 1"));
     // the server going away is reported
     drop(srv);
     d.click("#mood-buttons button[data-mood='happy']");

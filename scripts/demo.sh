@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The README's demo command: installs the system packages the build needs when missing, builds the
 # release binary, then runs moodlens on its embedded defaults (model weights and catalogs built into
-# the binary; no keys, no network): a live webcam session when a camera is present, otherwise the
-# manual mood selection. Extra arguments go to `moodlens` instead (e.g. `detect photo.jpg`).
+# the binary; no keys, no network): the local web app in the browser when a display is present,
+# otherwise the manual mood selection. Extra arguments go to `moodlens` instead (e.g. `detect photo.jpg`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/system-deps.sh
@@ -15,9 +15,9 @@ bin=./target/release/moodlens
 if [ $# -gt 0 ]; then
   exec "$bin" "$@"
 fi
-if [ -e /dev/video0 ] && { [ -n "${DISPLAY:-}" ] || [ -n "${WAYLAND_DISPLAY:-}" ]; }; then
-  echo "Webcam found: press q or Esc in the window to end the session." >&2
-  exec "$bin" live
+if [ -n "${DISPLAY:-}" ] || [ -n "${WAYLAND_DISPLAY:-}" ]; then
+  echo "Starting the local web app (127.0.0.1) in your browser; Ctrl-C here to stop." >&2
+  exec "$bin" serve --open
 fi
-echo "No webcam/display here: choose a mood by hand (or run: bash scripts/demo.sh detect <photo>)." >&2
+echo "No display here: choose a mood by hand (or: bash scripts/demo.sh detect <photo> | live --input <video> --headless | serve)." >&2
 exec "$bin" recommend

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the system packages the build needs (OpenCV with headers, clang/libclang for the opencv
-# crate's binding generator, pkg-config) when any is missing. Idempotent; Debian/Ubuntu (apt).
+# crate's binding generator, pkg-config) and the web app's end-to-end tests need (chromium,
+# chromium-driver) when any is missing. Idempotent; Debian/Ubuntu (apt).
 set -euo pipefail
-pkgs=(libopencv-dev clang libclang-dev pkg-config)
+pkgs=(libopencv-dev clang libclang-dev pkg-config chromium chromium-driver)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -17,4 +18,5 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "installing system packages: ${missing[*]}" >&2
   "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
   "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+  # (Ubuntu ships chromium as a snap stub; the e2e tests then need a chromium/chromedriver on PATH.)
 fi

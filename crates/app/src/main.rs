@@ -52,6 +52,8 @@ enum Command {
     Bench(see::BenchCmd),
     /// Accuracy through the full detect path on labelled photos, per crop framing.
     TuneCrop(see::TuneCropArgs),
+    /// The local web app (camera in the browser, uploads, recommendations, history) on 127.0.0.1.
+    Serve(moodlens_web::ServeArgs),
 }
 
 fn main() {
@@ -101,6 +103,7 @@ fn main() {
         Command::Catalog(a) => run_catalog(&a, &mut stdout.lock()).map(|_| 0),
         Command::Train(a) => learn::train(a).map(|_| 0),
         Command::Eval(a) => learn::eval(a).map(|_| 0),
+        Command::Serve(a) => moodlens_web::run_serve(a).map(|_| 0),
     };
     match result {
         Ok(0) => {}

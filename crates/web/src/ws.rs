@@ -1,0 +1,280 @@
+//! `GET /ws`: a live camera session.
+//!
+//! Client → server: binary messages are JPEG (or PNG) frames; text messages are JSON controls:
+//! `{"type":"finish","strategy":"match"}` (end the session: summary and recommendations; a new
+//! session starts) and `{"type":"reset"}`.
+//!
+//! Server → client (JSON text): `{"type":"hello",...}` once; `{"type":"frame",...}` per processed
+//! frame; `{"type":"summary",...}` after finish; `{"type":"reset"}`; `{"type":"error","message":..}`.
+//!
+//! At most one frame waits while another is processed: a newer frame replaces it (the replaced one
+//! is counted in `dropped`), so a fast or hostile client cannot queue work or memory. Frames are
+//! decoded in memory and never stored.
+
+use crate::imaging::decode_image;
+use crate::AppState;
+use axum::body::Bytes;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use moodlens_model::Classifier;
+use moodlens_recommend::cli::recommend_with;
+use moodlens_recommend::Mood;
+use moodlens_session::{probs_map, top3};
+use moodlens_vision::source::Frame;
+use moodlens_vision::{HaarDetector, Pipeline, SessionConfig};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::sync::OwnedSemaphorePermit;
+use tokio::task::JoinHandle;
+
+type Pipe = Pipeline<HaarDetector, Classifier>;
+
+pub async fn upgrade(State(st): State<Arc<AppState>>, ws: WebSocketUpgrade) -> Response {
+    let Ok(permit) = st.sessions.clone().try_acquire_owned() else {
+        return crate::api::ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "too many live sessions at once; try again later",
+        )
+        .into_response();
+    };
+    let max = st.limits.max_ws_message_bytes;
+    ws.max_message_size(max)
+        .max_frame_size(max)
+        .on_upgrade(move |socket| session(st, socket, permit))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+enum Control {
+    Finish {
+        #[serde(default)]
+        strategy: Option<String>,
+    },
+    Reset,
+}
+
+enum Job {
+    Frame(Bytes),
+    Control(Control),
+}
+
+async fn send(socket: &mut WebSocket, v: &Value) -> bool {
+    socket
+        .send(Message::Text(v.to_string().into()))
+        .await
+        .is_ok()
+}
+
+async fn session(st: Arc<AppState>, mut socket: WebSocket, _permit: OwnedSemaphorePermit) {
+    let haar = st.haar.clone();
+    let clf = st.classifier.clone();
+    let made = tokio::task::spawn_blocking(move || {
+        HaarDetector::new(haar).map(|d| {
+            Pipeline::new(d, clf, Default::default(), SessionConfig::default())
+                .with_full_scan_every(moodlens_vision::pipeline::DEFAULT_FULL_SCAN_EVERY)
+        })
+    })
+    .await;
+    let mut pipe: Option<Pipe> = match made {
+        Ok(Ok(p)) => Some(p),
+        Ok(Err(e)) => {
+            let _ = send(
+                &mut socket,
+                &json!({"type":"error","message":format!("face detector: {e}")}),
+            )
+            .await;
+            return;
+        }
+        Err(e) => {
+            tracing::error!("{e}");
+            return;
+        }
+    };
+    let limits = st.limits.clone();
+    if !send(
+        &mut socket,
+        &json!({
+            "type": "hello",
+            "max_message_bytes": limits.max_ws_message_bytes,
+            "max_frame_pixels": limits.max_frame_pixels,
+        }),
+    )
+    .await
+    {
+        return;
+    }
+    let mut pending_frame: Option<Bytes> = None;
+    let mut controls: VecDeque<Control> = VecDeque::new();
+    let mut dropped: u64 = 0;
+    let mut index: u64 = 0;
+    let mut job: Option<JoinHandle<Option<(Pipe, Value)>>> = None;
+    loop {
+        if job.is_none() {
+            let next = if let Some(b) = pending_frame.take() {
+                Some(Job::Frame(b))
+            } else {
+                controls.pop_front().map(Job::Control)
+            };
+            if let Some(next) = next {
+                let Some(p) = pipe.take() else {
+                    break;
+                };
+                job = Some(start(&st, p, next, index, dropped));
+                index += 1;
+            }
+        }
+        tokio::select! {
+            msg = tokio::time::timeout(limits.ws_idle, socket.recv()) => {
+                let msg = match msg {
+                    Err(_) => {
+                        let _ = send(&mut socket, &json!({"type":"error","message":"closed: no message for too long"})).await;
+                        break;
+                    }
+                    Ok(None) | Ok(Some(Err(_))) => break,
+                    Ok(Some(Ok(m))) => m,
+                };
+                match msg {
+                    Message::Binary(b) => {
+                        if pending_frame.replace(b).is_some() {
+                            dropped += 1;
+                        }
+                    }
+                    Message::Text(t) => match serde_json::from_str::<Control>(t.as_str()) {
+                        Ok(c) if controls.len() < limits.max_pending_controls => controls.push_back(c),
+                        Ok(_) => {
+                            if !send(&mut socket, &json!({"type":"error","message":"too many control messages waiting"})).await { break; }
+                        }
+                        Err(e) => {
+                            let m = format!("malformed control message ({e}); expected {{\"type\":\"finish\",\"strategy\":\"match\"}} or {{\"type\":\"reset\"}}, or a binary JPEG frame");
+                            if !send(&mut socket, &json!({"type":"error","message":m})).await { break; }
+                        }
+                    },
+                    Message::Close(_) => break,
+                    Message::Ping(_) | Message::Pong(_) => {}
+                }
+            }
+            res = async { job.as_mut().expect("guarded by the select condition").await }, if job.is_some() => {
+                job = None;
+                match res {
+                    Ok(Some((p, reply))) => {
+                        pipe = Some(p);
+                        if !send(&mut socket, &reply).await { break; }
+                    }
+                    _ => {
+                        let _ = send(&mut socket, &json!({"type":"error","message":"internal error: the session ended"})).await;
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    if let Some(j) = job {
+        j.abort();
+    }
+}
+
+fn start(
+    st: &Arc<AppState>,
+    mut p: Pipe,
+    job: Job,
+    index: u64,
+    dropped: u64,
+) -> JoinHandle<Option<(Pipe, Value)>> {
+    let st = st.clone();
+    tokio::spawn(async move {
+        let permit = st.cpu.clone().acquire_owned().await.ok()?;
+        let r = tokio::task::spawn_blocking(move || {
+            let reply = match job {
+                Job::Frame(bytes) => frame_reply(&st, &mut p, &bytes, index, dropped),
+                Job::Control(Control::Reset) => {
+                    p.reset();
+                    json!({"type":"reset"})
+                }
+                Job::Control(Control::Finish { strategy }) => finish_reply(&st, &mut p, strategy),
+            };
+            (p, reply)
+        })
+        .await
+        .ok();
+        drop(permit);
+        r
+    })
+}
+
+fn frame_reply(st: &AppState, p: &mut Pipe, bytes: &[u8], index: u64, dropped: u64) -> Value {
+    let t0 = Instant::now();
+    let image = match decode_image(bytes, st.limits.max_frame_pixels) {
+        Ok(m) => m,
+        Err(e) => return json!({"type":"error","message":format!("frame {index}: {e}")}),
+    };
+    let frame = Frame {
+        index,
+        timestamp_ms: 0.0,
+        image,
+    };
+    match p.process(&frame) {
+        Ok(r) => {
+            let faces: Vec<Value> = r
+                .faces
+                .iter()
+                .map(|f| {
+                    json!({
+                        "track_id": f.track_id,
+                        "bbox": f.bbox,
+                        "emotion": f.emotion(),
+                        "probabilities": probs_map(&f.probabilities),
+                        "smoothed": probs_map(&f.smoothed),
+                        "top3": f.top3,
+                        "top3_raw": top3(&f.probabilities),
+                    })
+                })
+                .collect();
+            json!({
+                "type": "frame",
+                "frame": index,
+                "width": r.width,
+                "height": r.height,
+                "faces": faces,
+                "dropped": dropped,
+                "ms": t0.elapsed().as_secs_f64() * 1000.0,
+            })
+        }
+        Err(e) => json!({"type":"error","message":format!("frame {index}: {e}")}),
+    }
+}
+
+fn finish_reply(st: &AppState, p: &mut Pipe, strategy: Option<String>) -> Value {
+    let summary = p.summary();
+    p.reset();
+    let mut reply = json!({"type":"summary","summary":summary,"recommendations":null});
+    let Some(final_mood) = summary.final_mood else {
+        reply["message"] = json!("No face was seen, so no mood and no recommendations.");
+        return reply;
+    };
+    let opts = match crate::api::options(&st.recommend, strategy.as_deref()) {
+        Ok(o) => o,
+        Err(e) => {
+            reply["message"] = json!(e.message);
+            return reply;
+        }
+    };
+    let mood = match Mood::from_probabilities(&summary.mean_probabilities_vec()) {
+        Ok(mut m) => {
+            // The session's mood is the most frequent smoothed emotion (as in the CLI); the
+            // averaged probabilities place it on the circumplex.
+            m.emotion = final_mood;
+            m
+        }
+        Err(_) => Mood::from_emotion(final_mood),
+    };
+    match recommend_with(mood, "camera", &opts) {
+        Ok(rec) => reply["recommendations"] = json!(rec),
+        Err(e) => reply["message"] = json!(format!("no recommendations: {e:#}")),
+    }
+    reply
+}

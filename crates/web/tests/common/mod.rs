@@ -1,0 +1,59 @@
+//! Shared helpers of the web tests: the shared data, a server on a free port with a temp database,
+//! and small HTTP helpers.
+#![allow(dead_code)]
+
+use moodlens_web::{spawn, Limits, RunningServer, ServeArgs};
+use std::path::{Path, PathBuf};
+
+/// `$MOODLENS_DATA` or `../shared/data` beside the repository. Tests that need it FAIL without it.
+pub fn data_dir() -> PathBuf {
+    let d = match std::env::var_os("MOODLENS_DATA") {
+        Some(d) => PathBuf::from(d),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"),
+    };
+    assert!(
+        d.join("realfaces").is_dir(),
+        "shared data not found at {} (set MOODLENS_DATA to the folder holding realfaces/)",
+        d.display()
+    );
+    d
+}
+
+/// Real photos of happy faces, sorted by name.
+pub fn happy_photos() -> Vec<PathBuf> {
+    let dir = data_dir().join("realfaces/happy");
+    let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().map(|x| x == "jpg").unwrap_or(false))
+        .collect();
+    v.sort();
+    assert!(!v.is_empty(), "no photos in {}", dir.display());
+    v
+}
+
+/// A server on 127.0.0.1 (free port), offline, with its own database in `dir`.
+pub fn server_in(dir: &Path, tweak: impl FnOnce(&mut ServeArgs, &mut Limits)) -> RunningServer {
+    let mut args = ServeArgs {
+        port: 0,
+        db: Some(dir.join("moodlens.db")),
+        offline: true,
+        ..ServeArgs::default()
+    };
+    let mut limits = Limits::default();
+    tweak(&mut args, &mut limits);
+    spawn(&args, limits).expect("server starts")
+}
+
+/// (status, JSON body) of a response or an error status.
+pub fn json_of(r: Result<ureq::Response, ureq::Error>) -> (u16, serde_json::Value) {
+    let resp = match r {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("transport error: {e}"),
+    };
+    let status = resp.status();
+    let text = resp.into_string().expect("body");
+    let v = serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}"));
+    (status, v)
+}

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs the system packages the build needs (OpenCV with headers, clang/libclang for the opencv
-# crate's binding generator, pkg-config) and the web app's end-to-end tests need (chromium,
+# crate's binding generator, pkg-config, fontconfig + a font for the plots) and the web app's end-to-end tests need (chromium,
 # chromium-driver) when any is missing. Idempotent; Debian/Ubuntu (apt).
 set -euo pipefail
-pkgs=(libopencv-dev clang libclang-dev pkg-config chromium chromium-driver)
+pkgs=(libopencv-dev clang libclang-dev pkg-config libfontconfig1-dev fonts-dejavu-core chromium chromium-driver)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -17,6 +17,16 @@ if [ ${#missing[@]} -gt 0 ]; then
   [ "$(id -u)" -ne 0 ] && sudo_cmd=(sudo)
   echo "installing system packages: ${missing[*]}" >&2
   "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
-  "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+  base=() browser=()
+  for p in "${missing[@]}"; do
+    case "$p" in chromium*) browser+=("$p") ;; *) base+=("$p") ;; esac
+  done
+  if [ ${#base[@]} -gt 0 ]; then
+    "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${base[@]}"
+  fi
+  # Chromium with its recommended packages (fonts etc.), as on the machines the e2e tests ran on.
+  if [ ${#browser[@]} -gt 0 ]; then
+    "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${browser[@]}"
+  fi
   # (Ubuntu ships chromium as a snap stub; the e2e tests then need a chromium/chromedriver on PATH.)
 fi

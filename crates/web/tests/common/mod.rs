@@ -57,3 +57,24 @@ pub fn json_of(r: Result<ureq::Response, ureq::Error>) -> (u16, serde_json::Valu
     let v = serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}"));
     (status, v)
 }
+
+/// For a body over the limit: the server answers 413 from the Content-Length without reading the
+/// body, and may close the connection while the client is still sending, so the client sees either
+/// the 413 (with its JSON message) or a broken pipe / reset. Anything else fails.
+pub fn refused_as_too_large(r: Result<ureq::Response, ureq::Error>) {
+    match r {
+        Err(ureq::Error::Transport(t)) => {
+            let m = t.to_string();
+            assert!(
+                m.contains("Broken pipe") || m.contains("reset"),
+                "transport error: {m}"
+            );
+        }
+        other => {
+            let (s, v) = json_of(other);
+            assert_eq!(s, 413, "{v}");
+            let m = v["error"].as_str().unwrap_or("");
+            assert!(m.contains("too large") || m.contains("limit"), "{v}");
+        }
+    }
+}

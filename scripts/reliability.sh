@@ -6,6 +6,7 @@
 #   scripts/reliability.sh            # about 5-10 min on 2 loaded cores
 #   KILLS=3 scripts/reliability.sh    # fewer kills
 # Env: NO_BUILD=1 (use the existing target/release/moodlens), FUZZ=0 / KILL=0 (skip those parts),
+#      KILL_FROM=<prefix> (use <prefix>.md/.log written by an earlier scripts/killtest.sh run),
 #      REL_OUT (work folder), MOODLENS_DATA.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -180,7 +181,12 @@ done
 
 # ---- kill -9 during training ---------------------------------------------------------------------
 log "kill -9 training test"
-if [ "${KILL:-1}" = 1 ]; then
+if [ -n "${KILL_FROM:-}" ]; then
+  # Reuse the output of an earlier `scripts/killtest.sh > OUT.md 2> OUT.log` run (the doc says so).
+  cp "$KILL_FROM.md" "$OUT/killtest.md"
+  tail -1 "$KILL_FROM.log" | grep -q PASS && echo 0 > "$OUT/killtest.rc" || echo 1 > "$OUT/killtest.rc"
+  echo "$KILL_FROM (run at $(date -u -r "$KILL_FROM.md" +%Y-%m-%dT%H:%MZ))" > "$OUT/killtest.from"
+elif [ "${KILL:-1}" = 1 ]; then
   set +e
   KILLOUT=$OUT/kill scripts/killtest.sh > "$OUT/killtest.md" 2> "$OUT/killtest.log"
   echo "$?" > "$OUT/killtest.rc"

@@ -65,6 +65,10 @@ w("`scripts/killtest.sh`: `moodlens train --data ../shared/data/fer2013/fer2013.
   "written), restarted with `--resume` after every kill (fresh when no checkpoint existed yet).")
 w("")
 try:
+    if os.path.exists(os.path.join(D, "killtest.from")):
+        w("This table comes from a separate run of `scripts/killtest.sh` (" +
+          open(os.path.join(D, "killtest.from")).read().strip() + "), reused by `KILL_FROM`.")
+        w("")
     w(open(os.path.join(D, "killtest.md")).read().rstrip())
     rc = open(os.path.join(D, "killtest.rc")).read().strip()
     w("")

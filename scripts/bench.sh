@@ -11,7 +11,9 @@
 #      TORCH_PY (python with torch; default: pip-installs torch CPU into the peer venv unless
 #      /work/torchvenv exists), ROUNDS (alternating rounds per comparison, default 2),
 #      FRAMES (default 300), LONG_MINUTES (RSS video, default 10), THREADS (default 2),
-#      MOODLENS_DATA (shared data, default ../shared/data).
+#      LONG_FRAMES (overrides the RSS video's frame count), NO_BUILD=1 (use target/release/moodlens),
+#      MOODLENS_DATA (shared data, default ../shared/data), NOTES (text put at the top of the doc).
+# Run it without an outer `nice`: every command inside already runs under `nice -n 5`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -26,8 +28,10 @@ OUT=${BENCH_OUT:-$(mktemp -d /tmp/moodlens-bench.XXXXXX)}
 mkdir -p "$OUT"
 log() { echo "[bench $(date -u +%H:%M:%S)] $*" >&2; }
 
-log "building moodlens (release)"
-"${NICE[@]}" cargo build --release -q -p moodlens
+if [ "${NO_BUILD:-0}" != 1 ]; then
+  log "building moodlens (release)"
+  "${NICE[@]}" cargo build --release -q -p moodlens
+fi
 B=$ROOT/target/release/moodlens
 
 PEER_VENV=${PEER_VENV:-$ROOT/.peer-venv}
@@ -71,7 +75,8 @@ for v in one three; do
 done
 
 log "cold start to first prediction (one photo, whole process)"
-PHOTO=$(ls "$DATA"/realfaces/happy/*.jpg | head -1)
+PHOTOS=("$DATA"/realfaces/happy/*.jpg)
+PHOTO=${PHOTOS[0]}
 ms() { local a b; a=$(date +%s%N); "$@" > /dev/null 2>&1; b=$(date +%s%N); echo $(( (b - a) / 1000000 )); }
 : > "$OUT/cold.txt"
 for r in 1 2 3; do
@@ -102,6 +107,7 @@ log "memory: generating a video ($LONG_FRAMES frames) and sampling RSS while moo
 rm -f "$OUT/long.avi"
 echo "load_after=$(cut -d' ' -f1-3 /proc/loadavg)" >> "$OUT/machine.txt"
 
+[ -n "${NOTES:-}" ] && echo "$NOTES" > "$OUT/NOTES.md"
 python3 scripts/peer/make_bench_doc.py "$OUT" > docs/BENCHMARKS.md
 log "wrote docs/BENCHMARKS.md (raw results in $OUT)"
 cat docs/BENCHMARKS.md

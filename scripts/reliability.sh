@@ -7,7 +7,7 @@
 #   KILLS=3 scripts/reliability.sh    # fewer kills
 # Env: NO_BUILD=1 (use the existing target/release/moodlens), FUZZ=0 / KILL=0 (skip those parts),
 #      KILL_FROM=<prefix> (use <prefix>.md/.log written by an earlier scripts/killtest.sh run),
-#      REL_OUT (work folder), MOODLENS_DATA.
+#      REL_OUT (work folder), MOODLENS_DATA, NOTES (text put at the top of the doc).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -193,5 +193,6 @@ elif [ "${KILL:-1}" = 1 ]; then
   set -e
 fi
 
+[ -n "${NOTES:-}" ] && echo "$NOTES" > "$OUT/NOTES.md"
 python3 scripts/peer/make_reliability_doc.py "$OUT" > docs/RELIABILITY.md
 log "wrote docs/RELIABILITY.md (raw output in $OUT)"

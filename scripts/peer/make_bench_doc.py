@@ -45,6 +45,10 @@ w(f"**Machine: {machine.get('cores', '?')} cores ({machine.get('cpu', '?')}), sh
   "are **ratios of runs alternated in the same script** (moodlens, then the peer, round after round), "
   "which share the same contention. Every command ran under `nice -n 5` with 2 threads "
   "(`RAYON_NUM_THREADS=2`, OpenCV 2 threads, TensorFlow/PyTorch intra-op 2).")
+notes = os.path.join(D, "NOTES.md")
+if os.path.exists(notes):
+    w("")
+    w("**Notes on this run:** " + open(notes).read().strip())
 w("")
 w("## The Python peer")
 w("")

@@ -16,6 +16,10 @@ w("")
 w("Regenerated from scratch by `scripts/reliability.sh` (bad inputs through the real release binary, "
   "the proptest fuzz targets, and `scripts/killtest.sh`); every row below is what that run printed. "
   "Machine: 2 shared cores (a training run in parallel), commands under `nice -n 5`.")
+notes = os.path.join(D, "NOTES.md")
+if os.path.exists(notes):
+    w("")
+    w("**Notes on this run:** " + open(notes).read().strip())
 w("")
 w("## Bad inputs through the `moodlens` binary")
 w("")
@@ -50,7 +54,10 @@ desc = {
                     "`import_movielens` on generated rows (numbers, NaN/inf/1e309, quotes, dates) and raw bytes",
                     "96 x 3"),
 }
-for line in open(os.path.join(D, "fuzz.tsv")):
+fuzz_rows = open(os.path.join(D, "fuzz.tsv")).read().splitlines()
+if not fuzz_rows:
+    w("| (not run in this run: FUZZ=0) | | | | | |")
+for line in fuzz_rows:
     name, rc, ms, res = (line.rstrip("\n").split("\t") + [""] * 4)[:4]
     d, c = desc.get(name, (name, "?"))
     w(f"| {name} | {d} | {c} | {rc} | {ms} | {esc(res)} |")

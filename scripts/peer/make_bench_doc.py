@@ -241,8 +241,8 @@ if one:
       f"between full scans: {p['detect']:.1f} ms). Its classifier is "
       f"{q['classify'] / max(p['classify'], 1e-9):.1f}x faster than the peer's Keras call per frame "
       f"({p['classify']:.1f} vs {q['classify']:.1f} ms), and decoding {q['decode'] / max(p['decode'], 1e-9):.1f}x. "
-      "A 3x ratio would need the peer to spend most of its time in the parts moodlens does faster; with the "
-      "shared Haar detector taking a large share of both, the ratio is capped well below 3x.")
+      "Because the Haar detector is shared code, the ratio depends on how much of the peer's time is detection: "
+      "it reaches 3x only where moodlens scans less and the peer's time is dominated by its classifier.")
 if three:
     p3 = three["ml_runs"][0]["per_frame_ms"]
     w(f"- Three faces: region scans help less (three regions to scan: detect {p3['detect']:.1f} ms) and the "

@@ -789,7 +789,10 @@ pub fn make_bench_video_faces(out: &Path, frames: usize, faces: usize, data: &Pa
         from: 0,
         until: usize::MAX,
     }];
-    let others = [("neutral", (440, 20), (-2, 1)), ("surprise", (300, 300), (2, -1))];
+    let others = [
+        ("neutral", (440, 20), (-2, 1)),
+        ("surprise", (300, 300), (2, -1)),
+    ];
     for (class, start, velocity) in others.iter().take(faces.clamp(1, 3) - 1) {
         actors.push(Actor {
             photo: first_file(&data.join("realfaces").join(class))?,

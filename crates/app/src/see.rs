@@ -61,6 +61,27 @@ pub struct BenchCmd {
     pub bench: BenchArgs,
     #[command(flatten)]
     pub model: ModelArgs,
+    /// Faces in the generated video (1 to 3; ignored with --input).
+    #[arg(long, default_value_t = 1)]
+    pub faces: usize,
+    /// Only write the generated 640x480 video (--frames, --faces) to this file, then exit.
+    #[arg(long, value_name = "FILE")]
+    pub make_video: Option<PathBuf>,
+    /// Classifier latency per face instead (batch 1 and 8, or --batch).
+    #[arg(long, conflicts_with = "train")]
+    pub classifier: bool,
+    /// Training throughput instead: forward + backward + Adam on random 48x48 inputs.
+    #[arg(long)]
+    pub train: bool,
+    /// Batch sizes for --classifier (default 1,8) or the batch for --train (default 64).
+    #[arg(long, value_delimiter = ',')]
+    pub batch: Vec<usize>,
+    /// Timed calls (--classifier) or steps (--train).
+    #[arg(long)]
+    pub iterations: Option<usize>,
+    /// Backend for --train.
+    #[arg(long, value_enum, default_value = "flex")]
+    pub backend: crate::learn::Backend,
 }
 
 /// Returns the process exit code.
@@ -131,10 +152,86 @@ pub fn live(a: LiveCmd) -> Result<i32> {
 }
 
 pub fn bench(a: BenchCmd) -> Result<i32> {
-    let clf = a.model.classifier()?;
+    use moodlens_model::bench::{classifier_latency, train_throughput};
+    use std::io::Write;
     let mut out = std::io::stdout().lock();
-    run_bench(&a.bench, clf, &mut out)?;
+    let data = moodlens_vision::testvideo::shared_data_dir();
+    if let Some(path) = &a.make_video {
+        moodlens_vision::cli::make_bench_video_faces(path, a.bench.frames.max(1), a.faces, &data)
+            .with_context(|| format!("writing {}", path.display()))?;
+        eprintln!(
+            "wrote {} ({} frames 640x480, {} face(s))",
+            path.display(),
+            a.bench.frames.max(1),
+            a.faces.clamp(1, 3)
+        );
+        return Ok(0);
+    }
+    if a.train {
+        let batch = a.batch.first().copied().unwrap_or(64).max(1);
+        let device = crate::learn::device(a.backend)?;
+        let r = train_throughput(a.model.arch, &device, batch, 3, a.iterations.unwrap_or(20));
+        if a.bench.json {
+            writeln!(out, "{}", serde_json::to_string_pretty(&r)?)?;
+        } else {
+            writeln!(
+                out,
+                "train {} ({:?}): batch {}, {} steps in {:.2} s = {:.1} images/s (forward + backward + Adam)",
+                r.arch, a.backend, r.batch, r.steps, r.seconds, r.images_per_second
+            )?;
+        }
+        return Ok(0);
+    }
+    let clf = a.model.classifier()?;
+    if a.classifier {
+        let batches = if a.batch.is_empty() {
+            vec![1, 8]
+        } else {
+            a.batch.clone()
+        };
+        let mut reports = Vec::new();
+        for b in batches {
+            reports.push(classifier_latency(&clf, b, a.iterations.unwrap_or(200))?);
+        }
+        if a.bench.json {
+            writeln!(out, "{}", serde_json::to_string_pretty(&reports)?)?;
+        } else {
+            for r in &reports {
+                writeln!(
+                    out,
+                    "classifier ({}): batch {}: {:.3} ms per call (p90 {:.3}), {:.3} ms per face",
+                    clf.source,
+                    r.batch,
+                    r.median_ms_per_call,
+                    r.p90_ms_per_call,
+                    r.median_ms_per_face
+                )?;
+            }
+        }
+        return Ok(0);
+    }
+    let mut args = a.bench.clone();
+    let _tmp;
+    if args.input.is_none() && a.faces != 1 {
+        let p = std::env::temp_dir().join(format!(
+            "moodlens-bench-{}-{}faces.avi",
+            std::process::id(),
+            a.faces
+        ));
+        moodlens_vision::cli::make_bench_video_faces(&p, args.frames.max(1), a.faces, &data)?;
+        _tmp = RemoveOnDrop(p.clone());
+        args.input = Some(p);
+    }
+    run_bench(&args, clf, &mut out)?;
     Ok(0)
+}
+
+struct RemoveOnDrop(PathBuf);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
 }
 
 #[derive(Args, Debug)]

@@ -110,8 +110,10 @@ pub fn read_csv<R: Read>(reader: R, name: &str, max_bad_fraction: f64) -> Result
         path: name.to_string(),
         source,
     };
-    let mut lines = BufReader::new(reader).lines();
+    // Lines are read as bytes: a row that is not UTF-8 is one bad row, not an unreadable file.
+    let mut lines = BufReader::new(reader).split(b'\n');
     let header = lines.next().transpose().map_err(io)?.unwrap_or_default();
+    let header = String::from_utf8_lossy(&header);
     if header.trim().trim_start_matches('\u{feff}') != "emotion,pixels,Usage" {
         return Err(CsvError::Header {
             path: name.to_string(),
@@ -119,11 +121,16 @@ pub fn read_csv<R: Read>(reader: R, name: &str, max_bad_fraction: f64) -> Result
     }
     let mut out = Loaded::default();
     for (i, line) in lines.enumerate() {
-        let line = line.map_err(io)?;
-        if line.trim().is_empty() {
-            continue;
+        let mut line = line.map_err(io)?;
+        if line.last() == Some(&b'\r') {
+            line.pop();
         }
-        match parse_row(&line) {
+        let parsed = match std::str::from_utf8(&line) {
+            Ok(l) if l.trim().is_empty() => continue,
+            Ok(l) => parse_row(l),
+            Err(_) => Err("not UTF-8 text".to_string()),
+        };
+        match parsed {
             Ok(s) => out.samples.push(s),
             Err(reason) => out.bad.push(BadRow {
                 line: i + 2,

@@ -8,6 +8,7 @@
 //! OpenCV, so that training runs anywhere.
 
 pub mod augment;
+pub mod bench;
 pub mod checkpoint;
 pub mod classifier;
 pub mod dataset;

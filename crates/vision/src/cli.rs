@@ -744,6 +744,8 @@ pub struct BenchReport {
     pub frames: u64,
     /// Frames with exactly one face.
     pub frames_with_one_face: u64,
+    /// Faces found over all frames.
+    pub face_observations: u64,
     pub seconds: f64,
     /// End-to-end frames per second (decode through tracking).
     pub fps: f64,
@@ -757,9 +759,9 @@ impl std::fmt::Display for BenchReport {
         let s = &self.per_frame_ms;
         writeln!(
             f,
-            "{}: {} frames {}x{} in {:.2} s = {:.1} fps end to end ({} frames with one face; OpenCV threads {})",
+            "{}: {} frames {}x{} in {:.2} s = {:.1} fps end to end ({} frames with one face, {} faces in all; OpenCV threads {})",
             self.input, self.frames, self.width, self.height, self.seconds, self.fps,
-            self.frames_with_one_face, self.opencv_threads
+            self.frames_with_one_face, self.face_observations, self.opencv_threads
         )?;
         write!(
             f,
@@ -772,22 +774,37 @@ impl std::fmt::Display for BenchReport {
 /// Builds the default benchmark video: 640x480, `frames` frames at 30 fps, one realfaces photo
 /// (pasted at 240x240) drifting across a plain background.
 pub fn make_bench_video(out: &Path, frames: usize, data: &Path) -> Result<()> {
-    let photo = first_file(&data.join("realfaces/happy"))?;
-    compose_video(
-        out,
-        (640, 480),
-        30.0,
-        frames,
-        &[Actor {
-            photo,
-            side: 240,
-            start: (40, 100),
-            velocity: (3, 1),
+    make_bench_video_faces(out, frames, 1, data)
+}
+
+/// Like [`make_bench_video`] with `faces` (1 to 3) faces: the first as there, the others smaller
+/// (160x160) photos of other people drifting in other directions (they may cross).
+pub fn make_bench_video_faces(out: &Path, frames: usize, faces: usize, data: &Path) -> Result<()> {
+    let mut actors = vec![Actor {
+        photo: first_file(&data.join("realfaces/happy"))?,
+        side: 240,
+        start: (40, 100),
+        velocity: (3, 1),
+        brightness: 0.0,
+        from: 0,
+        until: usize::MAX,
+    }];
+    let others = [
+        ("neutral", (440, 20), (-2, 1)),
+        ("surprise", (300, 300), (2, -1)),
+    ];
+    for (class, start, velocity) in others.iter().take(faces.clamp(1, 3) - 1) {
+        actors.push(Actor {
+            photo: first_file(&data.join("realfaces").join(class))?,
+            side: 160,
+            start: *start,
+            velocity: *velocity,
             brightness: 0.0,
             from: 0,
             until: usize::MAX,
-        }],
-    )?;
+        });
+    }
+    compose_video(out, (640, 480), 30.0, frames, &actors)?;
     Ok(())
 }
 
@@ -834,7 +851,7 @@ pub fn run_bench<C: EmotionClassifier>(
         Pace::AsFastAsPossible,
         args.pipeline.limits(),
     )?;
-    let (mut w, mut h, mut one) = (0, 0, 0u64);
+    let (mut w, mut h, mut one, mut faces) = (0, 0, 0u64, 0u64);
     let t0 = Instant::now();
     while let Some((_, r)) = pipeline.step(src.as_mut())? {
         w = r.width;
@@ -842,6 +859,7 @@ pub fn run_bench<C: EmotionClassifier>(
         if r.faces.len() == 1 {
             one += 1;
         }
+        faces += r.faces.len() as u64;
     }
     let seconds = t0.elapsed().as_secs_f64();
     let times = *pipeline.times();
@@ -851,6 +869,7 @@ pub fn run_bench<C: EmotionClassifier>(
         height: h,
         frames: times.frames,
         frames_with_one_face: one,
+        face_observations: faces,
         seconds,
         fps: times.frames as f64 / seconds.max(1e-9),
         per_frame_ms: StageMs::from_times(&times),

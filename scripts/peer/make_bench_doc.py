@@ -1,0 +1,259 @@
+"""Writes docs/BENCHMARKS.md (to stdout) from the raw results `scripts/bench.sh` left in DIR.
+Every number in the doc comes from those files. Standard library only."""
+import glob
+import json
+import os
+import statistics as st
+import sys
+
+D = sys.argv[1]
+
+
+def load(name):
+    try:
+        with open(os.path.join(D, name)) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def rounds(prefix):
+    out = []
+    for p in sorted(glob.glob(os.path.join(D, prefix + "-*.json"))):
+        try:
+            out.append(json.load(open(p)))
+        except ValueError:
+            pass
+    return out
+
+
+machine = dict(l.strip().split("=", 1) for l in open(os.path.join(D, "machine.txt")) if "=" in l)
+med = st.median
+lines = []
+w = lines.append
+
+w("# Benchmarks")
+w("")
+w("Regenerated from scratch by `scripts/bench.sh` (this whole file; the numbers are the ones that run")
+w("printed, raw JSON kept in its output folder). "
+  f"Run {machine.get('date', '?')} at commit {machine.get('commit', '?')}, release build.")
+w("")
+w(f"**Machine: {machine.get('cores', '?')} cores ({machine.get('cpu', '?')}), shared.** Load average "
+  f"before {machine.get('load_before', '?')}, after {machine.get('load_after', '?')}; busy processes at the "
+  f"start: {machine.get('others', '') or 'none'}. A long model-training run and other builds used the same "
+  "cores during these measurements, so absolute numbers are pessimistic and noisy; the comparisons "
+  "are **ratios of runs alternated in the same script** (moodlens, then the peer, round after round), "
+  "which share the same contention. Every command ran under `nice -n 5` with 2 threads "
+  "(`RAYON_NUM_THREADS=2`, OpenCV 2 threads, TensorFlow/PyTorch intra-op 2).")
+notes = os.path.join(D, "NOTES.md")
+if os.path.exists(notes):
+    w("")
+    w("**Notes on this run:** " + open(notes).read().strip())
+w("")
+w("## The Python peer")
+w("")
+init = load("peer-init.json") or {}
+peer0 = (rounds("peer-one") or [{}])[0]
+w("`scripts/peer/peer_pipeline.py`, installed by the script into a throwaway venv from PyPI "
+  f"(opencv-python-headless {peer0.get('opencv', '?')}, tensorflow-cpu {peer0.get('tensorflow', '?')}): "
+  "OpenCV Haar (`haarcascade_frontalface_default.xml`) + a Keras CNN with **the same architecture as "
+  f"moodlens' compact net** ({init.get('params', '?')} parameters) and **random weights** (speed only). "
+  "Detector settings are moodlens' full-scan defaults (320 px detection copy, equalised, scale 1.1, "
+  "5 neighbours, min face 0.2), all faces of a frame classified in one batch, like moodlens. "
+  "OpenCV 5 wheels no longer ship `CascadeClassifier`, hence `opencv-python-headless<5`.")
+w("")
+w("## End-to-end fps, 640x480 video")
+w("")
+w("Videos from `moodlens bench --make-video` (MJPG .avi, 30 fps): one face = a realfaces photo at "
+  "240 px drifting; three faces = that plus two 160 px photos of other people. moodlens *default* scans the "
+  "whole frame every 5th frame and only around tracked faces in between; *full scan* detects on "
+  "every frame like the peer.")
+w("")
+w("| video | frames | moodlens default fps | moodlens full-scan fps | peer fps | default / peer | full scan / peer | faces found (moodlens / peer) |")
+w("|---|---|---|---|---|---|---|---|")
+fps_summary = {}
+for v, label in (("one", "one face"), ("three", "three faces")):
+    ml, mf, pe = rounds(f"ml-{v}"), rounds(f"mlfull-{v}"), rounds(f"peer-{v}")
+    if not (ml and mf and pe):
+        continue
+    r1 = [a["fps"] / b["fps"] for a, b in zip(ml, pe)]
+    r2 = [a["fps"] / b["fps"] for a, b in zip(mf, pe)]
+    fmt = lambda xs: ", ".join(f"{x['fps']:.1f}" for x in xs)
+    fps_summary[v] = dict(ml=med([x["fps"] for x in ml]), mf=med([x["fps"] for x in mf]),
+                          pe=med([x["fps"] for x in pe]), r1=med(r1), r2=med(r2), ml_runs=ml, pe_runs=pe,
+                          mf_runs=mf)
+    w(f"| {label} | {ml[0]['frames']} | {fmt(ml)} | {fmt(mf)} | {fmt(pe)} | "
+      f"{', '.join(f'{x:.2f}x' for x in r1)} | {', '.join(f'{x:.2f}x' for x in r2)} | "
+      f"{ml[0]['face_observations']} / {pe[0]['face_observations']} |")
+w("")
+w("Per-stage mean milliseconds per frame (first round):")
+w("")
+w("| video | pipeline | decode | detect | preprocess | classify | track |")
+w("|---|---|---|---|---|---|---|")
+for v, label in (("one", "one face"), ("three", "three faces")):
+    s = fps_summary.get(v)
+    if not s:
+        continue
+    for name, run in (("moodlens default", s["ml_runs"][0]), ("moodlens full scan", s["mf_runs"][0]),
+                      ("peer", s["pe_runs"][0])):
+        p = run["per_frame_ms"]
+        w(f"| {label} | {name} | {p['decode']:.2f} | {p['detect']:.2f} | {p['preprocess']:.3f} | "
+          f"{p['classify']:.2f} | {p.get('track', float('nan')):.3f} |" if "track" in p else
+          f"| {label} | {name} | {p['decode']:.2f} | {p['detect']:.2f} | {p['preprocess']:.3f} | "
+          f"{p['classify']:.2f} | – |")
+w("")
+
+w("## Cold start to first prediction")
+w("")
+cold = {"moodlens": [], "peer": []}
+for l in open(os.path.join(D, "cold.txt")):
+    k, v = l.split()
+    cold[k].append(int(v))
+w("Wall time of a whole process that loads the model, reads one photo, detects and classifies its face "
+  "and prints the result: `moodlens detect <photo> --json` vs `peer_pipeline.py detect` "
+  "(Python start, TensorFlow import, model build, weights load).")
+w("")
+w("| | runs (ms) | median ms |")
+w("|---|---|---|")
+for k in ("moodlens", "peer"):
+    if cold[k]:
+        w(f"| {k} | {', '.join(map(str, cold[k]))} | {med(cold[k]):.0f} |")
+if cold["moodlens"] and cold["peer"]:
+    w(f"\nmoodlens starts {med(cold['peer']) / med(cold['moodlens']):.1f}x faster.")
+w("")
+
+w("## Classifier latency per face (the shipped model's architecture)")
+w("")
+lat_ml = load("lat-moodlens.json") or []
+lat_k = load("lat-keras.json") or []
+tr_t = rounds("train-torch")
+lat_t = tr_t[0]["latency"] if tr_t else []
+w("Median over 200 calls on random crops, after 5 warm-up calls; moodlens = `Classifier::predict` "
+  "(embedded weights, burn Flex; includes normalisation and softmax), Keras = `model(x, training=False)` "
+  "+ softmax, PyTorch = eval mode under `inference_mode` + softmax.")
+w("")
+w("| batch | moodlens ms/face (ms/call) | Keras ms/face | PyTorch ms/face |")
+w("|---|---|---|---|")
+for b in (1, 8):
+    m = next((x for x in lat_ml if x["batch"] == b), None)
+    k = next((x for x in lat_k if x["batch"] == b), None)
+    t = next((x for x in lat_t if x["batch"] == b), None)
+    f = lambda x: f"{x['median_ms_per_face']:.2f}" if x else "–"
+    w(f"| {b} | {f(m)} ({m['median_ms_per_call']:.2f}) | {f(k)} | {f(t)} |" if m else f"| {b} | – | {f(k)} | {f(t)} |")
+w("")
+
+w("## Training throughput (forward + backward + Adam, batch 64, random 48x48 inputs)")
+w("")
+tb, tk = rounds("train-burn"), rounds("train-keras")
+w("`moodlens bench --train` (burn 0.22 Flex, the compact net, autodiff) vs `scripts/peer/torch_train.py` "
+  f"(PyTorch {tr_t[0]['torch'] if tr_t else '?'} CPU, same layers) vs Keras `fit`; 3 warm-up steps, "
+  "20 timed steps, alternated per round.")
+w("")
+w("| round | burn Flex img/s | PyTorch img/s | Keras img/s | burn / PyTorch |")
+w("|---|---|---|---|---|")
+ratios = []
+for i, b in enumerate(tb):
+    t = tr_t[i] if i < len(tr_t) else None
+    k = tk[i] if i < len(tk) else None
+    r = b["images_per_second"] / t["images_per_second"] if t else None
+    if r:
+        ratios.append(r)
+    w(f"| {i + 1} | {b['images_per_second']:.1f} | {t['images_per_second']:.1f} | "
+      f"{k['images_per_second']:.1f} | {r:.2f}x |" if t and k else f"| {i+1} | {b['images_per_second']:.1f} | – | – | – |")
+w("")
+w("burn's libtorch (`tch`) backend: `moodlens train --backend tch` exists behind the `tch` cargo feature "
+  "(see /work/shared/BURN-0.22.md: on an idle machine Flex 0.46x, tch 0.79x of PyTorch); it was not rebuilt "
+  "and measured here (a `tch` build costs about 8.5 more minutes of the shared 2 cores), so Flex stays the default.")
+w("")
+
+w("## Accuracy (FER-2013 PrivateTest, 3,589 images)")
+w("")
+ev = load("eval.json") or {}
+w("| model | PrivateTest accuracy | source |")
+w("|---|---|---|")
+if "accuracy" in ev:
+    w(f"| moodlens embedded (compact, interim weights) | {100 * ev['accuracy']:.2f}% (macro F1 {ev.get('macro_f1', 0):.3f}, n={ev.get('n')}) | `moodlens eval --split private-test --json`, this run |")
+else:
+    w("| moodlens embedded | – (eval failed in this run) | |")
+w("| mobilenetv2, efficientnetb0, seed-ensemble | not trained yet | |")
+w("| mini-Xception | 66% | published |")
+w("| VGG-style single network | 73.28% | published |")
+w("| ensembles | ≈76.8% | published |")
+w("")
+
+w("## Memory over a long video")
+w("")
+rss = load("rss.json") or {}
+sm = rss.get("samples", [])
+try:
+    rep = json.loads(rss.get("stdout", "{}"))
+except ValueError:
+    rep = {}
+if sm:
+    n = len(sm)
+    pick = sorted(set([0, min(2, n - 1), n // 4, n // 2, 3 * n // 4, n - 1]))
+    w(f"`moodlens bench --input <{rep.get('frames', '?')}-frame 640x480 video>` "
+      f"({rep.get('frames', 0) / 30 / 60:.1f} minutes at 30 fps, processed in {rss.get('seconds', 0):.0f} s, "
+      f"{rep.get('fps', 0):.1f} fps), VmRSS sampled every 5 s by `scripts/peer/rss_watch.py`:")
+    w("")
+    w("| t (s) | RSS MiB |")
+    w("|---|---|")
+    for i in pick:
+        w(f"| {sm[i]['t']} | {sm[i]['rss_mib']} |")
+    warm = sm[min(2, n - 1)]["rss_mib"]
+    late = max(x["rss_mib"] for x in sm[n // 2:])
+    w("")
+    w(f"Peak RSS (VmHWM) {rss.get('peak_rss_mib')} MiB. RSS after warm-up {warm} MiB, highest in the second "
+      f"half {late} MiB: growth {late - warm:+.1f} MiB over {len(sm)} samples -> "
+      f"{'**flat**' if late - warm < 0.1 * warm + 5 else '**grows**'}.")
+else:
+    w("(no RSS samples in this run)")
+w("")
+
+w("## Targets")
+w("")
+one = fps_summary.get("one", {})
+three = fps_summary.get("three", {})
+def mark(ok):
+    return "met" if ok else "**not met**"
+if one:
+    w(f"- ≥ 3x the Python pipeline's fps: one face {one['r1']:.2f}x (full scan {one['r2']:.2f}x), "
+      f"three faces {three.get('r1', float('nan')):.2f}x: {mark(one['r1'] >= 3 and three.get('r1', 0) >= 3)}.")
+    w(f"- ≥ 60 fps with one face on 2 cores: {one['ml']:.1f} fps (median, contended): {mark(one['ml'] >= 60)}.")
+if lat_ml:
+    b1 = next(x for x in lat_ml if x["batch"] == 1)
+    w(f"- Classifier ≤ 2 ms per face: {b1['median_ms_per_face']:.2f} ms at batch 1: {mark(b1['median_ms_per_face'] <= 2)}.")
+if cold["moodlens"]:
+    w(f"- Cold start < 0.5 s: {med(cold['moodlens']) / 1000:.2f} s: {mark(med(cold['moodlens']) < 500)}.")
+w("")
+w("### Where the gaps come from")
+w("")
+if one:
+    p, q = one["ml_runs"][0]["per_frame_ms"], one["pe_runs"][0]["per_frame_ms"]
+    pf = one["mf_runs"][0]["per_frame_ms"]
+    tot = 1000 / one["ml"]
+    w(f"- One face, moodlens default: {tot:.1f} ms per frame end to end, of which detect {p['detect']:.1f} ms and "
+      f"classify {p['classify']:.1f} ms (decode {p['decode']:.1f}, preprocess {p['preprocess']:.2f}, track "
+      f"{p['track']:.3f}). 60 fps leaves 16.7 ms per frame: the classifier alone takes "
+      f"{100 * p['classify'] / 16.7:.0f}% of that budget here.")
+    w(f"- Both pipelines run the same OpenCV Haar code: full-scan detection costs {pf['detect']:.1f} ms in moodlens "
+      f"and {q['detect']:.1f} ms in the peer, so moodlens gains on detection only by scanning less (region scans "
+      f"between full scans: {p['detect']:.1f} ms). Its classifier is "
+      f"{q['classify'] / max(p['classify'], 1e-9):.1f}x faster than the peer's Keras call per frame "
+      f"({p['classify']:.1f} vs {q['classify']:.1f} ms), and decoding {q['decode'] / max(p['decode'], 1e-9):.1f}x. "
+      "Because the Haar detector is shared code, the ratio depends on how much of the peer's time is detection: "
+      "it reaches 3x only where moodlens scans less and the peer's time is dominated by its classifier.")
+if three:
+    p3 = three["ml_runs"][0]["per_frame_ms"]
+    w(f"- Three faces: region scans help less (three regions to scan: detect {p3['detect']:.1f} ms) and the "
+      f"classifier runs a batch of 3 ({p3['classify']:.1f} ms per frame).")
+if lat_ml:
+    b1 = next(x for x in lat_ml if x["batch"] == 1)
+    w(f"- Classifier latency: {b1['median_ms_per_face']:.2f} ms per face at batch 1 on burn Flex. "
+      "/work/shared/BURN-0.22.md measured the same net on an idle machine at 6.1-6.6 ms (Flex), 3.4-4.0 ms "
+      "(burn tch) and 2.7-2.9 ms (PyTorch) per image at batch 1, so <= 2 ms is out of reach of the burn backends "
+      "on these CPUs, even idle; the measured cause is the backend's convolution speed at batch 1, plus the "
+      "contention here.")
+w("- All numbers are from a machine whose 2 cores were shared with a running training job; "
+  "on an idle machine absolute fps are higher (docs/VISION.md measured the vision stages alone).")
+print("\n".join(lines))

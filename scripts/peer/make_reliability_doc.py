@@ -1,0 +1,86 @@
+"""Writes docs/RELIABILITY.md (to stdout) from what `scripts/reliability.sh` left in DIR."""
+import os
+import sys
+
+D = sys.argv[1]
+out = []
+w = out.append
+
+
+def esc(s):
+    return s.replace("|", "\\|").strip()
+
+
+w("# Reliability")
+w("")
+w("Regenerated from scratch by `scripts/reliability.sh` (bad inputs through the real release binary, "
+  "the proptest fuzz targets, and `scripts/killtest.sh`); every row below is what that run printed. "
+  "Machine: 2 shared cores (a training run in parallel), commands under `nice -n 5`.")
+notes = os.path.join(D, "NOTES.md")
+if os.path.exists(notes):
+    w("")
+    w("**Notes on this run:** " + open(notes).read().strip())
+w("")
+w("## Bad inputs through the `moodlens` binary")
+w("")
+w("Exit code, whether it panicked or died on a signal (never, is the requirement), wall time, and the "
+  "first lines of the message the user sees.")
+w("")
+w("| input | command | exit | panic/signal | ms | message |")
+w("|---|---|---|---|---|---|")
+bad = 0
+for line in open(os.path.join(D, "rows.tsv")):
+    what, cmd, rc, panic, ms, msg = (line.rstrip("\n").split("\t") + [""] * 6)[:6]
+    bad += panic != "no"
+    w(f"| {esc(what)} | `{esc(cmd)}` | {rc} | {panic} | {ms} | {esc(msg)} |")
+w("")
+w(f"Panics, signals or timeouts: **{bad}**.")
+w("")
+w("## Fuzz targets (proptest, bounded)")
+w("")
+w("proptest (no nightly needed) instead of cargo-fuzz; each target has a fixed case count so the "
+  "run is bounded, and they also run in CI (`cargo test --release --workspace --all-targets`). "
+  "Failing inputs would be kept by proptest in `proptest-regressions/` next to the test (the small corpus).")
+w("")
+w("| target | what it feeds | cases | exit | ms | result |")
+w("|---|---|---|---|---|---|")
+desc = {
+    "fuzz_decode": ("`crates/vision/tests/fuzz_decode.rs`: `load_image`, `sniff_image`, `jpeg_is_complete`, "
+                    "`open_input` on arbitrary bytes (.jpg/.png/.bmp/.webp/.avi/.mp4/.webm/.y4m), mutated and "
+                    "truncated JPEG/PNG, PNG headers with huge dimensions", "128 x 3 + 12"),
+    "fuzz_fer_csv": ("`crates/model/tests/fuzz_fer_csv.rs`: `fer_csv::read_csv` on arbitrary bytes, arbitrary "
+                     "rows under a valid header, byte-mutated and truncated valid files", "256 x 3"),
+    "fuzz_import": ("`crates/recommend/tests/fuzz_import.rs`: `import_tmdb_csv`, `import_spotify_csv`, "
+                    "`import_movielens` on generated rows (numbers, NaN/inf/1e309, quotes, dates) and raw bytes",
+                    "96 x 3"),
+}
+fuzz_rows = open(os.path.join(D, "fuzz.tsv")).read().splitlines()
+if not fuzz_rows:
+    w("| (not run in this run: FUZZ=0) | | | | | |")
+for line in fuzz_rows:
+    name, rc, ms, res = (line.rstrip("\n").split("\t") + [""] * 4)[:4]
+    d, c = desc.get(name, (name, "?"))
+    w(f"| {name} | {d} | {c} | {rc} | {ms} | {esc(res)} |")
+w("")
+w("API request parsing (`moodlens serve`: WebSocket frames and `POST /api/detect` bodies): not covered "
+  "yet; the server is built on another branch. `scripts/peer/loadtest.py` is ready for the load test.")
+w("")
+w("## kill -9 during training")
+w("")
+w("`scripts/killtest.sh`: `moodlens train --data ../shared/data/fer2013/fer2013.csv.gz --limit 50 --epochs 3` "
+  "killed with SIGKILL at random moments and the moment `checkpoint.tmp/` appears (a checkpoint being "
+  "written), restarted with `--resume` after every kill (fresh when no checkpoint existed yet).")
+w("")
+try:
+    if os.path.exists(os.path.join(D, "killtest.from")):
+        w("This table comes from a separate run of `scripts/killtest.sh` (" +
+          open(os.path.join(D, "killtest.from")).read().strip() + "), reused by `KILL_FROM`.")
+        w("")
+    w(open(os.path.join(D, "killtest.md")).read().rstrip())
+    rc = open(os.path.join(D, "killtest.rc")).read().strip()
+    w("")
+    w(f"Kill test exit code: {rc} ({'pass' if rc == '0' else 'FAIL'}).")
+except OSError:
+    w("(the kill test did not run)")
+w("")
+print("\n".join(out))

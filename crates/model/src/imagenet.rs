@@ -6,8 +6,7 @@
 //!
 //! Which backbone a file holds is told by its keys (squeeze-excite layers mean EfficientNet).
 
-use crate::nets::efficientnetb0::EfficientNetB0Backbone;
-use crate::nets::mobilenetv2::MobileNetV2Backbone;
+use crate::nets::common::ImagenetBackbone;
 use crate::nets::Net;
 use burn::module::Module;
 use burn::store::{ModuleSnapshot, PyTorchToBurnAdapter, SafetensorsStore};
@@ -128,28 +127,6 @@ fn apply<M: ModuleSnapshot>(
     Ok(r.applied.len())
 }
 
-fn load_mobilenet(
-    b: MobileNetV2Backbone,
-    bytes: Vec<u8>,
-    path: &Path,
-    freeze: bool,
-) -> Result<(MobileNetV2Backbone, usize), ImagenetError> {
-    let mut b = b;
-    let n = apply(&mut b, bytes, path)?;
-    Ok((if freeze { b.no_grad() } else { b }, n))
-}
-
-fn load_efficientnet(
-    b: EfficientNetB0Backbone,
-    bytes: Vec<u8>,
-    path: &Path,
-    freeze: bool,
-) -> Result<(EfficientNetB0Backbone, usize), ImagenetError> {
-    let mut b = b;
-    let n = apply(&mut b, bytes, path)?;
-    Ok((if freeze { b.no_grad() } else { b }, n))
-}
-
 /// Load ImageNet backbones from `files` into `net` (each file goes to the branch it fits) and, with
 /// `freeze`, stop gradients through the loaded backbones. Returns the number of tensors loaded.
 pub fn init_imagenet(
@@ -168,29 +145,26 @@ pub fn init_imagenet(
             want,
             path: path.display().to_string(),
         };
+        // Load into one backbone (consumed and returned, as `no_grad` consumes it).
+        let load = |mut b: ImagenetBackbone| -> Result<ImagenetBackbone, ImagenetError> {
+            total += apply(&mut b, bytes, path)?;
+            Ok(if freeze { b.no_grad() } else { b })
+        };
         net = match (net, kind) {
             (Net::Mobilenetv2(mut m), Backbone::MobileNetV2) => {
-                let (b, n) = load_mobilenet(m.backbone, bytes, path, freeze)?;
-                m.backbone = b;
-                total += n;
+                m.backbone = load(m.backbone)?;
                 Net::Mobilenetv2(m)
             }
-            (Net::SeedEnsemble(mut e), Backbone::MobileNetV2) => {
-                let (b, n) = load_mobilenet(e.mobilenet.backbone, bytes, path, freeze)?;
-                e.mobilenet.backbone = b;
-                total += n;
-                Net::SeedEnsemble(e)
-            }
             (Net::Efficientnetb0(mut m), Backbone::EfficientNetB0) => {
-                let (b, n) = load_efficientnet(m.backbone, bytes, path, freeze)?;
-                m.backbone = b;
-                total += n;
+                m.backbone = load(m.backbone)?;
                 Net::Efficientnetb0(m)
             }
+            (Net::SeedEnsemble(mut e), Backbone::MobileNetV2) => {
+                e.mobilenet.backbone = load(e.mobilenet.backbone)?;
+                Net::SeedEnsemble(e)
+            }
             (Net::SeedEnsemble(mut e), Backbone::EfficientNetB0) => {
-                let (b, n) = load_efficientnet(e.efficientnet.backbone, bytes, path, freeze)?;
-                e.efficientnet.backbone = b;
-                total += n;
+                e.efficientnet.backbone = load(e.efficientnet.backbone)?;
                 Net::SeedEnsemble(e)
             }
             (_, Backbone::MobileNetV2) => return Err(wrong("MobileNetV2")),
@@ -226,8 +200,8 @@ mod tests {
         let dev = Device::flex();
         let mut c = Collect(Vec::new(), Vec::new());
         match kind {
-            Backbone::MobileNetV2 => MobileNetV2Backbone::new(&dev).visit(&mut c),
-            Backbone::EfficientNetB0 => EfficientNetB0Backbone::new(&dev).visit(&mut c),
+            Backbone::MobileNetV2 => crate::nets::mobilenetv2::backbone(&dev).visit(&mut c),
+            Backbone::EfficientNetB0 => crate::nets::efficientnetb0::backbone(&dev).visit(&mut c),
         }
         // ours → timm names
         let to_timm = |k: &str| -> String {

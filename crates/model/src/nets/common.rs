@@ -3,7 +3,10 @@
 
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
-use burn::nn::{BatchNorm, BatchNormConfig, PaddingConfig2d};
+use burn::nn::{
+    BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Linear, LinearConfig, PaddingConfig2d,
+};
+use burn::tensor::activation::silu;
 use burn::tensor::module::interpolate;
 use burn::tensor::ops::{InterpolateMode, InterpolateOptions};
 use burn::tensor::{Device, Tensor};
@@ -78,4 +81,178 @@ impl SqueezeExcite {
 /// ReLU6.
 pub fn relu6(x: Tensor<4>) -> Tensor<4> {
     x.clamp(0.0, 6.0)
+}
+
+/// One stage of an inverted-residual backbone: expansion `t`, depthwise kernel `k`, first stride
+/// `s`, output channels `c`, repeats `n`.
+#[derive(Debug, Clone, Copy)]
+pub struct Stage {
+    pub t: usize,
+    pub k: usize,
+    pub s: usize,
+    pub c: usize,
+    pub n: usize,
+}
+
+/// What tells MobileNetV2 from EfficientNet-B0 in the shared blocks: the activation (ReLU6 or
+/// SiLU) and squeeze-and-excitation.
+#[derive(Debug, Clone, Copy)]
+pub struct Flavour {
+    pub swish: bool,
+    pub squeeze_excite: bool,
+}
+
+fn act(swish: bool, x: Tensor<4>) -> Tensor<4> {
+    if swish {
+        silu(x)
+    } else {
+        relu6(x)
+    }
+}
+
+/// Inverted-residual bottleneck (MobileNetV2's block; with SiLU and squeeze-excite, EfficientNet's
+/// MBConv): optional 1x1 expansion, depthwise kxk, optional SE (reduction to a quarter of the
+/// block's input channels), 1x1 projection, residual when shapes allow. With expansion 1 (the
+/// first block) there is no `conv_pw`; timm then names the layers `conv_dw, bn1, [se], conv_pw,
+/// bn2` — kept here as `conv_dw/bn2` + `conv_pwl/bn3` with [`crate::imagenet`] remapping them.
+#[derive(Module, Debug)]
+pub struct InvertedBottleneck {
+    pub conv_pw: Option<Conv2d>,
+    pub bn1: Option<BatchNorm>,
+    pub conv_dw: Conv2d,
+    pub bn2: BatchNorm,
+    pub se: Option<SqueezeExcite>,
+    pub conv_pwl: Conv2d,
+    pub bn3: BatchNorm,
+    residual: bool,
+    swish: bool,
+}
+
+impl InvertedBottleneck {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        cin: usize,
+        cout: usize,
+        t: usize,
+        k: usize,
+        stride: usize,
+        flavour: Flavour,
+        device: &Device,
+    ) -> Self {
+        let mid = cin * t;
+        let (conv_pw, bn1) = if t != 1 {
+            (Some(conv(cin, mid, 1, 1, 1, device)), Some(bn(mid, device)))
+        } else {
+            (None, None)
+        };
+        InvertedBottleneck {
+            conv_pw,
+            bn1,
+            conv_dw: conv(mid, mid, k, stride, mid, device),
+            bn2: bn(mid, device),
+            se: flavour
+                .squeeze_excite
+                .then(|| SqueezeExcite::new(mid, (cin / 4).max(1), device)),
+            conv_pwl: conv(mid, cout, 1, 1, 1, device),
+            bn3: bn(cout, device),
+            residual: stride == 1 && cin == cout,
+            swish: flavour.swish,
+        }
+    }
+
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        let mut h = x.clone();
+        if let (Some(c), Some(b)) = (&self.conv_pw, &self.bn1) {
+            h = act(self.swish, b.forward(c.forward(h)));
+        }
+        h = act(self.swish, self.bn2.forward(self.conv_dw.forward(h)));
+        if let Some(se) = &self.se {
+            h = se.forward(h);
+        }
+        h = self.bn3.forward(self.conv_pwl.forward(h));
+        if self.residual {
+            h + x
+        } else {
+            h
+        }
+    }
+}
+
+/// An ImageNet-style backbone: 3x3 stride-2 stem (32 channels), the stages of inverted bottlenecks,
+/// 1x1 head conv to 1280 channels, global average pooling. Parameter names follow timm.
+#[derive(Module, Debug)]
+pub struct ImagenetBackbone {
+    pub conv_stem: Conv2d,
+    pub bn1: BatchNorm,
+    pub blocks: Vec<Vec<InvertedBottleneck>>,
+    pub conv_head: Conv2d,
+    pub bn2: BatchNorm,
+    swish: bool,
+}
+
+impl ImagenetBackbone {
+    pub const FEATURES: usize = 1280;
+
+    pub fn new(stages: &[Stage], flavour: Flavour, device: &Device) -> Self {
+        let mut cin = 32;
+        let blocks = stages
+            .iter()
+            .map(|st| {
+                (0..st.n)
+                    .map(|i| {
+                        let stride = if i == 0 { st.s } else { 1 };
+                        let b =
+                            InvertedBottleneck::new(cin, st.c, st.t, st.k, stride, flavour, device);
+                        cin = st.c;
+                        b
+                    })
+                    .collect()
+            })
+            .collect();
+        ImagenetBackbone {
+            conv_stem: conv(3, 32, 3, 2, 1, device),
+            bn1: bn(32, device),
+            blocks,
+            conv_head: conv(cin, Self::FEATURES, 1, 1, 1, device),
+            bn2: bn(Self::FEATURES, device),
+            swish: flavour.swish,
+        }
+    }
+
+    /// `[B,3,H,W]` ImageNet-normalised → `[B,1280]` pooled features.
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
+        let mut h = act(self.swish, self.bn1.forward(self.conv_stem.forward(x)));
+        for stage in &self.blocks {
+            for b in stage {
+                h = b.forward(h);
+            }
+        }
+        let h = act(self.swish, self.bn2.forward(self.conv_head.forward(h)));
+        h.mean_dim(2).mean_dim(3).flatten::<2>(1, 3)
+    }
+}
+
+/// The original design's classifier on an ImageNet-style backbone: backbone → global average
+/// pooling → dropout → dense(classes).
+#[derive(Module, Debug)]
+pub struct ImagenetClassifier {
+    pub backbone: ImagenetBackbone,
+    dropout: Dropout,
+    pub head: Linear,
+}
+
+impl ImagenetClassifier {
+    pub fn new(backbone: ImagenetBackbone, dropout: f64, classes: usize, device: &Device) -> Self {
+        ImagenetClassifier {
+            backbone,
+            dropout: DropoutConfig::new(dropout).init(),
+            head: LinearConfig::new(ImagenetBackbone::FEATURES, classes).init(device),
+        }
+    }
+
+    /// Logits `[B,7]` for the common `[B,1,48,48]` input.
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
+        let f = self.backbone.forward(imagenet_input(x));
+        self.head.forward(self.dropout.forward(f))
+    }
 }

@@ -4,9 +4,9 @@
 use crate::augment::hflip;
 use crate::fer_csv::Sample;
 use crate::nets::Net;
-use crate::{normalize_value, Emotion, INPUT_SIZE, NUM_EMOTIONS};
+use crate::{faces_tensor, Emotion, INPUT_SIZE, NUM_EMOTIONS};
 use burn::tensor::activation::softmax;
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::Device;
 use serde::Serialize;
 
 /// Probabilities `[n][7]` for gray 48x48 faces, in batches, on a model in inference mode
@@ -25,16 +25,12 @@ pub fn predict_pixels(
             let mut data = Vec::with_capacity(chunk.len() * px);
             for f in chunk {
                 if flip {
-                    let m = hflip(f, INPUT_SIZE);
-                    data.extend(m.iter().map(|&p| normalize_value(p as f32 / 255.0)));
+                    data.extend(hflip(f, INPUT_SIZE).iter().map(|&p| p as f32));
                 } else {
-                    data.extend(f.iter().map(|&p| normalize_value(p as f32 / 255.0)));
+                    data.extend(f.iter().map(|&p| p as f32));
                 }
             }
-            let x = Tensor::<4>::from_data(
-                TensorData::new(data, [chunk.len(), 1, INPUT_SIZE, INPUT_SIZE]),
-                device,
-            );
+            let x = faces_tensor(data, device);
             let p = softmax(model.forward(x), 1);
             p.into_data().try_to_vec::<f32>().unwrap_or_default()
         };

@@ -45,9 +45,43 @@ pub fn normalize(pixels: &[u8]) -> Vec<f32> {
         .collect()
 }
 
+/// Build the network's input batch `[N, 1, 48, 48]` from `N` faces given as gray values on the
+/// 0..255 scale (raw pixels, or augmented ones), normalised with [`normalize_value`] in place.
+/// Training, evaluation and inference all build their batches here.
+pub fn faces_tensor(mut gray: Vec<f32>, device: &burn::tensor::Device) -> burn::tensor::Tensor<4> {
+    let px = INPUT_SIZE * INPUT_SIZE;
+    assert!(
+        gray.len().is_multiple_of(px),
+        "faces_tensor: {} values is not a whole number of 48x48 faces",
+        gray.len()
+    );
+    for v in gray.iter_mut() {
+        *v = normalize_value(*v / 255.0);
+    }
+    let n = gray.len() / px;
+    burn::tensor::Tensor::from_data(
+        burn::tensor::TensorData::new(gray, [n, 1, INPUT_SIZE, INPUT_SIZE]),
+        device,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn faces_tensor_matches_normalize_face_by_face() {
+        let a: Vec<u8> = (0..INPUT_SIZE * INPUT_SIZE)
+            .map(|i| (i % 256) as u8)
+            .collect();
+        let b: Vec<u8> = a.iter().rev().copied().collect();
+        let gray: Vec<f32> = a.iter().chain(&b).map(|&p| p as f32).collect();
+        let t = faces_tensor(gray, &burn::tensor::Device::flex());
+        assert_eq!(t.dims(), [2, 1, INPUT_SIZE, INPUT_SIZE]);
+        let got = t.into_data().to_vec::<f32>().unwrap();
+        let want: Vec<f32> = normalize(&a).into_iter().chain(normalize(&b)).collect();
+        assert_eq!(got, want);
+    }
 
     #[test]
     fn normalize_is_affine_and_ordered() {

@@ -11,7 +11,7 @@ use crate::dataset::{balanced_class_weights, class_counts};
 use crate::eval::{self, Metrics};
 use crate::fer_csv::Sample;
 use crate::nets::{Arch, Net};
-use crate::{normalize_value, INPUT_SIZE, NUM_EMOTIONS};
+use crate::{faces_tensor, INPUT_SIZE, NUM_EMOTIONS};
 use burn::module::Module;
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::{AdamConfig, GradientsParams};
@@ -295,9 +295,6 @@ pub fn make_batch(
                 let w = Warp::sample(cfg, rng);
                 let out = &mut data[k * px..(k + 1) * px];
                 warp_into(&samples[i].pixels, INPUT_SIZE, &w, out);
-                for v in out.iter_mut() {
-                    *v = normalize_value(*v / 255.0);
-                }
                 targets.push(samples[i].label.index() as i64);
             }
         }
@@ -305,16 +302,13 @@ pub fn make_batch(
             for (k, &i) in idx.iter().enumerate() {
                 let out = &mut data[k * px..(k + 1) * px];
                 for (o, &p) in out.iter_mut().zip(&samples[i].pixels) {
-                    *o = normalize_value(p as f32 / 255.0);
+                    *o = p as f32;
                 }
                 targets.push(samples[i].label.index() as i64);
             }
         }
     }
-    let x = Tensor::<4>::from_data(
-        TensorData::new(data, [idx.len(), 1, INPUT_SIZE, INPUT_SIZE]),
-        device,
-    );
+    let x = faces_tensor(data, device);
     let y = Tensor::<1, Int>::from_data(TensorData::new(targets, [idx.len()]), device);
     (x, y)
 }

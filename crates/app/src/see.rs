@@ -249,11 +249,10 @@ pub struct TuneCropArgs {
 /// Accuracy through the full detect path on labelled whole photos for several crop framings.
 pub fn tune_crop(a: TuneCropArgs) -> Result<i32> {
     use moodlens_vision::tune::{default_framings, evaluate_framings, labelled_photos};
-    let root = a.photos.clone().unwrap_or_else(|| {
-        std::env::var("MOODLENS_DATA")
-            .map(|d| PathBuf::from(d).join("realfaces"))
-            .unwrap_or_else(|_| PathBuf::from("../shared/data/realfaces"))
-    });
+    let root = a
+        .photos
+        .clone()
+        .unwrap_or_else(|| moodlens_common::shared_data_dir().join("realfaces"));
     let photos = labelled_photos(&root).with_context(|| format!("reading {}", root.display()))?;
     anyhow::ensure!(
         !photos.is_empty(),

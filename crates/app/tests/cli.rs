@@ -10,15 +10,7 @@ fn bin() -> Command {
 }
 
 fn data_dir() -> PathBuf {
-    let d = std::env::var("MOODLENS_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
-    assert!(
-        d.join("fer2013/fer2013.csv.gz").is_file() && d.join("realfaces").is_dir(),
-        "shared data not found at {} (set MOODLENS_DATA to the folder holding fer2013/ and realfaces/)",
-        d.display()
-    );
-    d
+    moodlens_common::require_shared_data(&["fer2013/fer2013.csv.gz", "realfaces"])
 }
 
 fn fer_csv() -> PathBuf {

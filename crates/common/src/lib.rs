@@ -1,12 +1,46 @@
 //! moodlens-common: the facts every other moodlens crate shares — the seven emotion labels and
 //! their one canonical order (the model's output order), plus the mappings to the label schemes
-//! found in the wild (Kaggle FER-2013 CSV indices, per-class folder names).
+//! found in the wild (Kaggle FER-2013 CSV indices, per-class folder names), and where the shared
+//! reference data (FER-2013, realfaces, catalog tables) is looked up.
 //!
 //! Must not depend on any other moodlens crate, on the NN stack or on OpenCV.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
+
+/// The shared reference data folder (FER-2013, `realfaces/`, `catalogs/`): `$MOODLENS_DATA`, else
+/// `../shared/data` from the current folder, else `../shared/data` beside the workspace these
+/// crates were built in.
+pub fn shared_data_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os("MOODLENS_DATA") {
+        return PathBuf::from(d);
+    }
+    let cwd = PathBuf::from("../shared/data");
+    if cwd.is_dir() {
+        return cwd;
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data")
+}
+
+/// [`shared_data_dir`] for tests that need the shared data: panics — so the test FAILS, never
+/// skips — when any of `required` (paths relative to the folder) is missing.
+pub fn require_shared_data(required: &[&str]) -> PathBuf {
+    let d = shared_data_dir();
+    let missing: Vec<&str> = required
+        .iter()
+        .copied()
+        .filter(|r| !d.join(r).exists())
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "shared data not found at {}: missing {} (set MOODLENS_DATA to the folder holding fer2013/, realfaces/ and catalogs/)",
+        d.display(),
+        missing.join(", ")
+    );
+    d
+}
 
 /// One of the seven FER-2013 emotions, in the model's output order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

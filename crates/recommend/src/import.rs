@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::File;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
@@ -492,13 +492,7 @@ pub fn import_spotify_csv(
     Ok(report)
 }
 
-/// Root of the shared reference data: `MOODLENS_DATA`, else `../shared/data` from the workspace root.
-pub fn shared_data_dir() -> PathBuf {
-    if let Ok(p) = std::env::var("MOODLENS_DATA") {
-        return PathBuf::from(p);
-    }
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data")
-}
+pub use moodlens_common::shared_data_dir;
 
 #[cfg(test)]
 mod tests {

@@ -9,18 +9,7 @@ use opencv::imgproc;
 use opencv::prelude::*;
 use std::path::{Path, PathBuf};
 
-/// The shared data folder: `$MOODLENS_DATA`, else `../shared/data` from the current folder, else
-/// `../shared/data` from the workspace root this crate was built in.
-pub fn shared_data_dir() -> PathBuf {
-    if let Some(d) = std::env::var_os("MOODLENS_DATA") {
-        return PathBuf::from(d);
-    }
-    let cwd = PathBuf::from("../shared/data");
-    if cwd.is_dir() {
-        return cwd;
-    }
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data")
-}
+pub use moodlens_common::shared_data_dir;
 
 /// One face moving through the video.
 #[derive(Debug, Clone)]

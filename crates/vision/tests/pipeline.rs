@@ -21,16 +21,7 @@ use moodlens_vision::{BBox, EmotionClassifier, VisionError};
 use std::path::{Path, PathBuf};
 
 fn data_dir() -> PathBuf {
-    let d = match std::env::var_os("MOODLENS_DATA") {
-        Some(d) => PathBuf::from(d),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"),
-    };
-    assert!(
-        d.join("realfaces").is_dir(),
-        "shared data not found at {} (set MOODLENS_DATA to the folder holding realfaces/ and fer2013/)",
-        d.display()
-    );
-    d
+    moodlens_common::require_shared_data(&["realfaces"])
 }
 
 /// Test-only: "happy" for bright crops, "sad" for dark ones. Not an emotion model.

@@ -3,7 +3,7 @@
 
 use moodlens_vision::cli::{make_bench_video, run_live, LiveArgs, PipelineArgs};
 use moodlens_vision::EmotionClassifier;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Test-only, not a model: uniform probabilities.
 struct UniformTestClassifier;
@@ -15,16 +15,7 @@ impl EmotionClassifier for UniformTestClassifier {
 }
 
 fn data_dir() -> PathBuf {
-    let d = match std::env::var_os("MOODLENS_DATA") {
-        Some(d) => PathBuf::from(d),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"),
-    };
-    assert!(
-        d.join("realfaces").is_dir(),
-        "shared data not found at {}",
-        d.display()
-    );
-    d
+    moodlens_common::require_shared_data(&["realfaces"])
 }
 
 #[test]

@@ -7,16 +7,7 @@ use std::path::{Path, PathBuf};
 
 /// `$MOODLENS_DATA` or `../shared/data` beside the repository. Tests that need it FAIL without it.
 pub fn data_dir() -> PathBuf {
-    let d = match std::env::var_os("MOODLENS_DATA") {
-        Some(d) => PathBuf::from(d),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"),
-    };
-    assert!(
-        d.join("realfaces").is_dir(),
-        "shared data not found at {} (set MOODLENS_DATA to the folder holding realfaces/)",
-        d.display()
-    );
-    d
+    moodlens_common::require_shared_data(&["realfaces"])
 }
 
 /// Real photos of happy faces, sorted by name.

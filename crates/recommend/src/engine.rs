@@ -142,36 +142,36 @@ fn gumbel(rng: &mut impl Rng) -> f64 {
 
 /// All offline films: embedded plus imported (imported wins on the same key).
 pub fn offline_films(store: Option<&Store>) -> Result<Vec<Film>> {
-    let mut by_key: HashMap<String, Film> = HashMap::new();
-    for f in embedded_films() {
-        by_key.insert(f.key(), f);
-    }
-    if let Some(s) = store {
-        for f in s.films()? {
-            by_key.insert(f.key(), f);
-        }
-    }
-    let mut v: Vec<Film> = by_key.into_values().collect();
-    v.sort_by_key(|a| a.key());
-    Ok(v)
+    let imported = match store {
+        Some(s) => s.films()?,
+        None => Vec::new(),
+    };
+    Ok(merge_by_key(embedded_films(), imported, Film::key))
 }
 
 /// All offline tracks with audio features: embedded plus imported.
 pub fn offline_tracks(store: Option<&Store>) -> Result<Vec<Track>> {
-    let mut by_key: HashMap<String, Track> = HashMap::new();
-    for t in embedded_tracks() {
-        by_key.insert(t.key(), t);
+    let imported = match store {
+        Some(s) => s.tracks()?,
+        None => Vec::new(),
+    };
+    let imported = imported.into_iter().filter(|t| t.features.is_some());
+    Ok(merge_by_key(embedded_tracks(), imported, Track::key))
+}
+
+/// `base` then `over`, one item per key (a later item replaces an earlier one), sorted by key.
+fn merge_by_key<T>(
+    base: impl IntoIterator<Item = T>,
+    over: impl IntoIterator<Item = T>,
+    key: impl Fn(&T) -> String,
+) -> Vec<T> {
+    let mut by_key: HashMap<String, T> = HashMap::new();
+    for item in base.into_iter().chain(over) {
+        by_key.insert(key(&item), item);
     }
-    if let Some(s) = store {
-        for t in s.tracks()? {
-            if t.features.is_some() {
-                by_key.insert(t.key(), t);
-            }
-        }
-    }
-    let mut v: Vec<Track> = by_key.into_values().collect();
-    v.sort_by_key(|a| a.key());
-    Ok(v)
+    let mut v: Vec<T> = by_key.into_values().collect();
+    v.sort_by_key(|a| key(a));
+    v
 }
 
 struct Prefs {

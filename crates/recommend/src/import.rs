@@ -83,6 +83,22 @@ fn open_csv(path: &Path) -> Result<(csv::Reader<File>, u64)> {
     Ok((rdr, len))
 }
 
+/// Open a CSV table whose header row must be readable: the reader, a progress bar over its bytes
+/// (hidden unless `show`) and its columns.
+fn open_table(
+    path: &Path,
+    show: bool,
+    msg: &str,
+) -> Result<(csv::Reader<File>, ProgressBar, Columns)> {
+    let (mut rdr, len) = open_csv(path)?;
+    let pb = progress(len, show, msg);
+    let headers = rdr.headers().cloned().map_err(|e| RecommendError::Import {
+        path: path.to_path_buf(),
+        msg: e.to_string(),
+    })?;
+    Ok((rdr, pb, Columns::new(&headers)))
+}
+
 fn progress(len: u64, show: bool, msg: &str) -> ProgressBar {
     if !show {
         return ProgressBar::hidden();
@@ -128,15 +144,6 @@ impl Columns {
 
 fn field(rec: &csv::StringRecord, i: usize) -> &str {
     rec.get(i).map(str::trim).unwrap_or("")
-}
-
-/// The columns of a file whose header row must be readable.
-fn header_columns(rdr: &mut csv::Reader<File>, path: &Path) -> Result<Columns> {
-    let headers = rdr.headers().cloned().map_err(|e| RecommendError::Import {
-        path: path.to_path_buf(),
-        msg: e.to_string(),
-    })?;
-    Ok(Columns::new(&headers))
 }
 
 /// Hand every readable row of `rdr` and its line number to `row`. An unreadable row is rejected
@@ -260,9 +267,7 @@ pub fn import_movielens(
             },
         );
     }
-    let (mut rdr, len) = open_csv(&movies)?;
-    let pb = progress(len, show_progress, "movies.csv");
-    let cols = header_columns(&mut rdr, &movies)?;
+    let (mut rdr, pb, cols) = open_table(&movies, show_progress, "movies.csv")?;
     let (mi, ti, gi) = (
         cols.need(&movies, &["movieid"])?,
         cols.need(&movies, &["title"])?,
@@ -324,9 +329,7 @@ pub fn import_tmdb_csv(
     show_progress: bool,
 ) -> Result<ImportReport> {
     let mut report = ImportReport::new("tmdb-csv");
-    let (mut rdr, len) = open_csv(file)?;
-    let pb = progress(len, show_progress, "tmdb csv");
-    let cols = header_columns(&mut rdr, file)?;
+    let (mut rdr, pb, cols) = open_table(file, show_progress, "tmdb csv")?;
     let idi = cols.need(file, &["id", "tmdb_id"])?;
     let ti = cols.need(file, &["title"])?;
     let gi = cols.need(file, &["genre", "genres"])?;
@@ -394,9 +397,7 @@ pub fn import_spotify_csv(
     show_progress: bool,
 ) -> Result<ImportReport> {
     let mut report = ImportReport::new("spotify-csv");
-    let (mut rdr, len) = open_csv(file)?;
-    let pb = progress(len, show_progress, "spotify csv");
-    let cols = header_columns(&mut rdr, file)?;
+    let (mut rdr, pb, cols) = open_table(file, show_progress, "spotify csv")?;
     let idi = cols.need(file, &["track_id", "id"])?;
     let ni = cols.need(file, &["track_name", "name"])?;
     let ai = cols.need(file, &["track_artist", "artist_name", "artist", "artists"])?;

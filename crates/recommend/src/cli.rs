@@ -775,6 +775,29 @@ mod tests {
             .cmd
     }
 
+    fn recommend_args(args: &[&str]) -> RecommendArgs {
+        let TestCmd::Recommend(a) = parse(args) else {
+            panic!("not a recommend command: {args:?}")
+        };
+        a
+    }
+
+    /// What a command printed to `out` (it must succeed).
+    fn printed(run: impl FnOnce(&mut Vec<u8>) -> anyhow::Result<()>) -> String {
+        let mut out = Vec::new();
+        run(&mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    /// What `run_recommend` printed, with `input` on stdin.
+    fn recommend_text(a: &RecommendArgs, input: &[u8]) -> String {
+        printed(|out| run_recommend(a, &mut &input[..], out, &mut Vec::new()))
+    }
+
+    fn recommend_json(a: &RecommendArgs) -> serde_json::Value {
+        serde_json::from_str(&recommend_text(a, b"")).unwrap()
+    }
+
     #[test]
     fn manual_mood_selection_asks_again_and_handles_eof() {
         let mut input: &[u8] = b"9\nfoo\n\n4\n";
@@ -807,7 +830,7 @@ mod tests {
     fn recommend_json_offline_then_feedback_and_history() {
         let dir = tempfile::tempdir().unwrap();
         let db = tmp_db(&dir);
-        let TestCmd::Recommend(a) = parse(&[
+        let a = recommend_args(&[
             "recommend",
             "--mood",
             "sad",
@@ -815,12 +838,8 @@ mod tests {
             "--offline",
             "--db",
             &db,
-        ]) else {
-            panic!()
-        };
-        let mut out = Vec::new();
-        run_recommend(&a, &mut &b""[..], &mut out, &mut Vec::new()).unwrap();
-        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        ]);
+        let v = recommend_json(&a);
         assert_eq!(v["mood"], "sad");
         assert_eq!(v["strategy"], "match");
         assert!(v["movies"].as_array().unwrap().len() >= 5);
@@ -836,7 +855,7 @@ mod tests {
         let title = v["movies"][0]["title"].as_str().unwrap().to_string();
 
         // piped manual selection, text output
-        let TestCmd::Recommend(a) = parse(&[
+        let a = recommend_args(&[
             "recommend",
             "--offline",
             "--db",
@@ -845,30 +864,20 @@ mod tests {
             "uplift",
             "--seed",
             "3",
-        ]) else {
-            panic!()
-        };
-        let mut out = Vec::new();
-        run_recommend(&a, &mut &b"x\n5\n"[..], &mut out, &mut Vec::new()).unwrap();
-        let text = String::from_utf8(out).unwrap();
+        ]);
+        let text = recommend_text(&a, b"x\n5\n");
         assert!(
             text.contains("Mood: sad") && text.contains("strategy: uplift"),
             "{text}"
         );
         assert!(text.contains("Movies (") && text.contains("Music:"));
         // EOF at the prompt: clean exit, nothing recorded
-        let mut out = Vec::new();
-        run_recommend(&a, &mut &b""[..], &mut out, &mut Vec::new()).unwrap();
-        assert!(String::from_utf8(out).unwrap().contains("No mood chosen"));
+        assert!(recommend_text(&a, b"").contains("No mood chosen"));
 
         let TestCmd::Feedback(f) = parse(&["feedback", &title, "--dislike", "--db", &db]) else {
             panic!()
         };
-        let mut out = Vec::new();
-        run_feedback(&f, &mut out).unwrap();
-        assert!(String::from_utf8(out)
-            .unwrap()
-            .contains("will not be shown again"));
+        assert!(printed(|out| run_feedback(&f, out)).contains("will not be shown again"));
         assert!(
             TestCli::try_parse_from(["moodlens", "feedback", "x"]).is_err(),
             "needs --like or --dislike"
@@ -888,9 +897,8 @@ mod tests {
         ]) else {
             panic!()
         };
-        let mut out = Vec::new();
-        run_history(&h, &mut out).unwrap();
-        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        let v: serde_json::Value =
+            serde_json::from_str(&printed(|out| run_history(&h, out))).unwrap();
         assert_eq!(v.as_array().unwrap().len(), 2);
         assert_eq!(v[0]["mood"], "sad");
         assert_eq!(v[0]["source"], "manual");
@@ -899,16 +907,14 @@ mod tests {
         let TestCmd::History(h) = parse(&["history", "--db", &db]) else {
             panic!()
         };
-        let mut out = Vec::new();
-        run_history(&h, &mut out).unwrap();
-        assert_eq!(String::from_utf8(out).unwrap().lines().count(), 2);
+        assert_eq!(printed(|out| run_history(&h, out)).lines().count(), 2);
     }
 
     #[test]
     fn probabilities_and_bad_arguments() {
         let dir = tempfile::tempdir().unwrap();
         let db = tmp_db(&dir);
-        let TestCmd::Recommend(a) = parse(&[
+        let a = recommend_args(&[
             "recommend",
             "--probabilities",
             "0.1,0,0.6,0.1,0.1,0.1,0",
@@ -917,27 +923,21 @@ mod tests {
             "--no-history",
             "--db",
             &db,
-        ]) else {
-            panic!()
-        };
-        let mut out = Vec::new();
-        run_recommend(&a, &mut &b""[..], &mut out, &mut Vec::new()).unwrap();
-        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        ]);
+        let v = recommend_json(&a);
         assert_eq!(v["mood"], "fear");
         assert!(
             v.get("session_id").is_none(),
             "--no-history records nothing"
         );
-        let TestCmd::Recommend(a) = parse(&[
+        let a = recommend_args(&[
             "recommend",
             "--probabilities",
             "1,2",
             "--offline",
             "--db",
             &db,
-        ]) else {
-            panic!()
-        };
+        ]);
         assert!(run_recommend(&a, &mut &b""[..], &mut Vec::new(), &mut Vec::new()).is_err());
         assert!(TestCli::try_parse_from(["moodlens", "recommend", "--mood", "bored"]).is_err());
         assert!(TestCli::try_parse_from(["moodlens", "recommend", "--strategy", "loud"]).is_err());
@@ -974,20 +974,7 @@ mod tests {
     #[test]
     fn env_keys_and_base_urls_drive_live_clients() {
         use crate::live::fake::serve;
-        let srv = serve(|r| {
-            if r.target.starts_with("/api/token") {
-                (
-                    200,
-                    vec![],
-                    r#"{"access_token":"AT","expires_in":3600}"#.into(),
-                    0,
-                )
-            } else if r.target.starts_with("/v1/search") {
-                (200, vec![], crate::live::tests::search_body(), 0)
-            } else {
-                (200, vec![], crate::live::tests::discover_body(1), 0)
-            }
-        });
+        let srv = serve(crate::live::tests::both_services_answer);
         let dir = tempfile::tempdir().unwrap();
         let vars: std::collections::HashMap<&str, String> = [
             ("TMDB_API_KEY", "env-key-123".to_string()),
@@ -1056,16 +1043,12 @@ mod tests {
         ]) else {
             panic!()
         };
-        let mut out = Vec::new();
-        run_catalog(&c, &mut out).unwrap();
-        let text = String::from_utf8(out).unwrap();
+        let text = printed(|out| run_catalog(&c, out));
         assert!(text.contains("1 imported, 1 rejected"), "{text}");
         let TestCmd::Catalog(c) = parse(&["catalog", "stats", "--db", &db]) else {
             panic!()
         };
-        let mut out = Vec::new();
-        run_catalog(&c, &mut out).unwrap();
-        assert!(String::from_utf8(out).unwrap().contains("1 films"));
+        assert!(printed(|out| run_catalog(&c, out)).contains("1 films"));
     }
 
     #[test]

@@ -142,36 +142,36 @@ fn gumbel(rng: &mut impl Rng) -> f64 {
 
 /// All offline films: embedded plus imported (imported wins on the same key).
 pub fn offline_films(store: Option<&Store>) -> Result<Vec<Film>> {
-    let mut by_key: HashMap<String, Film> = HashMap::new();
-    for f in embedded_films() {
-        by_key.insert(f.key(), f);
-    }
-    if let Some(s) = store {
-        for f in s.films()? {
-            by_key.insert(f.key(), f);
-        }
-    }
-    let mut v: Vec<Film> = by_key.into_values().collect();
-    v.sort_by_key(|a| a.key());
-    Ok(v)
+    let imported = match store {
+        Some(s) => s.films()?,
+        None => Vec::new(),
+    };
+    Ok(merge_by_key(embedded_films(), imported, Film::key))
 }
 
 /// All offline tracks with audio features: embedded plus imported.
 pub fn offline_tracks(store: Option<&Store>) -> Result<Vec<Track>> {
-    let mut by_key: HashMap<String, Track> = HashMap::new();
-    for t in embedded_tracks() {
-        by_key.insert(t.key(), t);
+    let imported = match store {
+        Some(s) => s.tracks()?,
+        None => Vec::new(),
+    };
+    let imported = imported.into_iter().filter(|t| t.features.is_some());
+    Ok(merge_by_key(embedded_tracks(), imported, Track::key))
+}
+
+/// `base` then `over`, one item per key (a later item replaces an earlier one), sorted by key.
+fn merge_by_key<T>(
+    base: impl IntoIterator<Item = T>,
+    over: impl IntoIterator<Item = T>,
+    key: impl Fn(&T) -> String,
+) -> Vec<T> {
+    let mut by_key: HashMap<String, T> = HashMap::new();
+    for item in base.into_iter().chain(over) {
+        by_key.insert(key(&item), item);
     }
-    if let Some(s) = store {
-        for t in s.tracks()? {
-            if t.features.is_some() {
-                by_key.insert(t.key(), t);
-            }
-        }
-    }
-    let mut v: Vec<Track> = by_key.into_values().collect();
-    v.sort_by_key(|a| a.key());
-    Ok(v)
+    let mut v: Vec<T> = by_key.into_values().collect();
+    v.sort_by_key(|a| key(a));
+    v
 }
 
 struct Prefs {
@@ -629,16 +629,19 @@ mod tests {
         }
     }
 
+    /// `recommend` with the embedded catalog and no live services.
+    fn run(r: &Request, cfg: &Config, store: Option<&mut Store>) -> Recommendations {
+        recommend(r, cfg, store, &Live::default()).unwrap()
+    }
+
+    /// [`run`] with the default configuration and no history.
+    fn offline(e: Emotion, strategy: Strategy, seed: Option<u64>) -> Recommendations {
+        run(&req(e, strategy, seed), &Config::default(), None)
+    }
+
     #[test]
     fn offline_sad_gives_linked_movies_and_music_with_variety() {
-        let cfg = Config::default();
-        let a = recommend(
-            &req(Emotion::Sad, Strategy::Match, None),
-            &cfg,
-            None,
-            &Live::default(),
-        )
-        .unwrap();
+        let a = offline(Emotion::Sad, Strategy::Match, None);
         assert_eq!(a.movies.len(), 6);
         assert_eq!(a.music.len(), 6);
         assert!(!a.playlists.is_empty());
@@ -653,13 +656,7 @@ mod tests {
                 .count()
                 >= 4
         );
-        let b = recommend(
-            &req(Emotion::Sad, Strategy::Match, None),
-            &cfg,
-            None,
-            &Live::default(),
-        )
-        .unwrap();
+        let b = offline(Emotion::Sad, Strategy::Match, None);
         let keys = |r: &Recommendations| {
             r.movies
                 .iter()
@@ -668,75 +665,32 @@ mod tests {
                 .collect::<Vec<_>>()
         };
         assert_ne!(keys(&a), keys(&b), "two unseeded runs differ");
-        let s1 = recommend(
-            &req(Emotion::Sad, Strategy::Match, Some(7)),
-            &cfg,
-            None,
-            &Live::default(),
-        )
-        .unwrap();
-        let s2 = recommend(
-            &req(Emotion::Sad, Strategy::Match, Some(7)),
-            &cfg,
-            None,
-            &Live::default(),
-        )
-        .unwrap();
+        let s1 = offline(Emotion::Sad, Strategy::Match, Some(7));
+        let s2 = offline(Emotion::Sad, Strategy::Match, Some(7));
         assert_eq!(s1, s2, "same seed, same answer");
     }
 
     #[test]
     fn strategies_shape_the_music() {
-        let cfg = Config::default();
-        let up = recommend(
-            &req(Emotion::Sad, Strategy::Uplift, Some(1)),
-            &cfg,
-            None,
-            &Live::default(),
-        )
-        .unwrap();
+        let up = offline(Emotion::Sad, Strategy::Uplift, Some(1));
         let v: Vec<f64> = up.music.iter().map(|m| m.valence.unwrap()).collect();
         assert!(
             v.last().unwrap() > v.first().unwrap(),
             "uplift rises in valence: {v:?}"
         );
-        let calm = recommend(
-            &req(Emotion::Angry, Strategy::Calm, Some(1)),
-            &cfg,
-            None,
-            &Live::default(),
-        )
-        .unwrap();
+        let calm = offline(Emotion::Angry, Strategy::Calm, Some(1));
         let mean_a: f64 = calm.music.iter().map(|m| m.arousal.unwrap()).sum::<f64>() / 6.0;
-        let angry = recommend(
-            &req(Emotion::Angry, Strategy::Match, Some(1)),
-            &cfg,
-            None,
-            &Live::default(),
-        )
-        .unwrap();
+        let angry = offline(Emotion::Angry, Strategy::Match, Some(1));
         let mean_b: f64 = angry.music.iter().map(|m| m.arousal.unwrap()).sum::<f64>() / 6.0;
         assert!(mean_a < mean_b, "calm lowers arousal: {mean_a} vs {mean_b}");
-        let calm_sad = recommend(
-            &req(Emotion::Sad, Strategy::Calm, Some(4)),
-            &cfg,
-            None,
-            &Live::default(),
-        )
-        .unwrap();
+        let calm_sad = offline(Emotion::Sad, Strategy::Calm, Some(4));
         let last = calm_sad.music.last().unwrap();
         assert_eq!(
             last.music_mood.as_deref(),
             Some("Calm"),
             "calm ends on calm music: {last:?}"
         );
-        let up_movies = recommend(
-            &req(Emotion::Sad, Strategy::Uplift, Some(2)),
-            &cfg,
-            None,
-            &Live::default(),
-        )
-        .unwrap();
+        let up_movies = offline(Emotion::Sad, Strategy::Uplift, Some(2));
         let comforting = ["Comedy", "Family", "Animation", "Romance", "Music"];
         assert!(up_movies
             .movies
@@ -749,22 +703,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open(&dir.path().join("h.db")).unwrap();
         let cfg = Config::default();
-        let first = recommend(
-            &req(Emotion::Happy, Strategy::Match, Some(1)),
-            &cfg,
-            Some(&mut store),
-            &Live::default(),
-        )
-        .unwrap();
+        let happy = req(Emotion::Happy, Strategy::Match, Some(1));
+        let first = run(&happy, &cfg, Some(&mut store));
         assert!(first.session_id.is_some());
         // no repeat within the last N sessions while alternatives exist
-        let second = recommend(
-            &req(Emotion::Happy, Strategy::Match, Some(1)),
-            &cfg,
-            Some(&mut store),
-            &Live::default(),
-        )
-        .unwrap();
+        let second = run(&happy, &cfg, Some(&mut store));
         for m in second.movies.iter().chain(&second.music) {
             assert!(
                 !first
@@ -783,22 +726,14 @@ mod tests {
         let mut cfg0 = cfg.clone();
         cfg0.no_repeat_sessions = 0;
         for seed in 0..5 {
-            let r = recommend(
+            let r = run(
                 &req(Emotion::Happy, Strategy::Match, Some(seed)),
                 &cfg0,
                 Some(&mut store),
-                &Live::default(),
-            )
-            .unwrap();
+            );
             assert!(r.movies.iter().all(|m| m.key != disliked.key));
         }
-        let r = recommend(
-            &req(Emotion::Happy, Strategy::Match, Some(1)),
-            &cfg0,
-            None,
-            &Live::default(),
-        )
-        .unwrap();
+        let r = run(&happy, &cfg0, None);
         assert!(
             r.movies.iter().any(|m| m.key == disliked.key),
             "without the dislike it would be shown"
@@ -816,13 +751,7 @@ mod tests {
             .collect();
         assert_eq!(comedies.len(), 3);
         let count_comedy = |s: Option<&mut Store>| {
-            let r = recommend(
-                &req(Emotion::Neutral, Strategy::Match, Some(3)),
-                &cfg0,
-                s,
-                &Live::default(),
-            )
-            .unwrap();
+            let r = run(&req(Emotion::Neutral, Strategy::Match, Some(3)), &cfg0, s);
             r.movies
                 .iter()
                 .filter(|m| m.genres.iter().any(|g| g == "Comedy"))
@@ -855,7 +784,7 @@ mod tests {
         let mut r = req(Emotion::Fear, Strategy::Match, Some(5));
         r.mood = Mood::from_probabilities(&p).unwrap();
         r.movies = 10;
-        let out = recommend(&r, &cfg, None, &Live::default()).unwrap();
+        let out = run(&r, &cfg, None);
         assert_eq!(out.mood, "fear");
         let has = |g: &str| {
             out.movies
@@ -870,7 +799,7 @@ mod tests {
     mod live_fallback {
         use super::*;
         use crate::live::fake::serve;
-        use crate::live::tests::{cfg, discover_body, search_body};
+        use crate::live::tests::{both_services_answer, cfg, discover_body};
         use crate::live::{Http, SpotifyAuth, SpotifyClient, TmdbAuth, TmdbClient};
 
         fn live_for(url: &str, retries: u32) -> Live {
@@ -889,29 +818,25 @@ mod tests {
             }
         }
 
+        /// `recommend` (seed 1, default configuration, no history) against the services at `url`.
+        fn live_run(e: Emotion, strategy: Strategy, url: &str, retries: u32) -> Recommendations {
+            let r = req(e, strategy, Some(1));
+            recommend(&r, &Config::default(), None, &live_for(url, retries)).unwrap()
+        }
+
+        /// Some notice starts with `prefix`.
+        fn assert_notice(out: &Recommendations, prefix: &str) {
+            assert!(
+                out.notices.iter().any(|n| n.starts_with(prefix)),
+                "no notice starts with {prefix:?}: {:?}",
+                out.notices
+            );
+        }
+
         #[test]
         fn live_results_are_used_when_services_answer() {
-            let srv = serve(|r| {
-                if r.target.starts_with("/api/token") {
-                    (
-                        200,
-                        vec![],
-                        r#"{"access_token":"AT","expires_in":3600}"#.into(),
-                        0,
-                    )
-                } else if r.target.starts_with("/v1/search") {
-                    (200, vec![], search_body(), 0)
-                } else {
-                    (200, vec![], discover_body(1), 0)
-                }
-            });
-            let out = recommend(
-                &req(Emotion::Sad, Strategy::Match, Some(1)),
-                &Config::default(),
-                None,
-                &live_for(&srv.url, 0),
-            )
-            .unwrap();
+            let srv = serve(both_services_answer);
+            let out = live_run(Emotion::Sad, Strategy::Match, &srv.url, 0);
             assert!(out.notices.is_empty(), "{:?}", out.notices);
             assert!(
                 out.movies.iter().any(|m| m.source == "tmdb-live"),
@@ -937,40 +862,16 @@ mod tests {
         fn failures_fall_back_to_offline_with_a_visible_notice() {
             // 500 on everything
             let srv = serve(|_| (500, vec![], "{}".into(), 0));
-            let out = recommend(
-                &req(Emotion::Sad, Strategy::Match, Some(1)),
-                &Config::default(),
-                None,
-                &live_for(&srv.url, 1),
-            )
-            .unwrap();
+            let out = live_run(Emotion::Sad, Strategy::Match, &srv.url, 1);
             assert_eq!(out.movies.len(), 6);
             assert_eq!(out.music.len(), 6);
             assert!(out.movies.iter().all(|m| m.source == "embedded"));
-            assert!(
-                out.notices
-                    .iter()
-                    .any(|n| n.starts_with("TMDb unavailable")),
-                "{:?}",
-                out.notices
-            );
-            assert!(
-                out.notices
-                    .iter()
-                    .any(|n| n.starts_with("Spotify unavailable")),
-                "{:?}",
-                out.notices
-            );
+            assert_notice(&out, "TMDb unavailable");
+            assert_notice(&out, "Spotify unavailable");
             assert!(out.playlists.iter().all(|p| p.source == "search"));
             // 401: the notice says to check the key
             let srv = serve(|_| (401, vec![], "{}".into(), 0));
-            let out = recommend(
-                &req(Emotion::Happy, Strategy::Match, Some(1)),
-                &Config::default(),
-                None,
-                &live_for(&srv.url, 1),
-            )
-            .unwrap();
+            let out = live_run(Emotion::Happy, Strategy::Match, &srv.url, 1);
             assert!(
                 out.notices.iter().all(|n| n.contains("check your key")),
                 "{:?}",
@@ -979,29 +880,11 @@ mod tests {
             assert_eq!(out.movies.len(), 6);
             // timeout
             let srv = serve(|_| (200, vec![], discover_body(1), 2500));
-            let out = recommend(
-                &req(Emotion::Fear, Strategy::Calm, Some(1)),
-                &Config::default(),
-                None,
-                &live_for(&srv.url, 0),
-            )
-            .unwrap();
+            let out = live_run(Emotion::Fear, Strategy::Calm, &srv.url, 0);
             assert_eq!(out.movies.len(), 6);
-            assert!(
-                out.notices
-                    .iter()
-                    .any(|n| n.starts_with("TMDb unavailable")),
-                "{:?}",
-                out.notices
-            );
+            assert_notice(&out, "TMDb unavailable");
             // nothing listening at all
-            let out = recommend(
-                &req(Emotion::Fear, Strategy::Calm, Some(1)),
-                &Config::default(),
-                None,
-                &live_for("http://127.0.0.1:9", 0),
-            )
-            .unwrap();
+            let out = live_run(Emotion::Fear, Strategy::Calm, "http://127.0.0.1:9", 0);
             assert_eq!(out.music.len(), 6);
             assert_eq!(out.notices.len(), 2, "{:?}", out.notices);
         }

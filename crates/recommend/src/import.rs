@@ -83,6 +83,22 @@ fn open_csv(path: &Path) -> Result<(csv::Reader<File>, u64)> {
     Ok((rdr, len))
 }
 
+/// Open a CSV table whose header row must be readable: the reader, a progress bar over its bytes
+/// (hidden unless `show`) and its columns.
+fn open_table(
+    path: &Path,
+    show: bool,
+    msg: &str,
+) -> Result<(csv::Reader<File>, ProgressBar, Columns)> {
+    let (mut rdr, len) = open_csv(path)?;
+    let pb = progress(len, show, msg);
+    let headers = rdr.headers().cloned().map_err(|e| RecommendError::Import {
+        path: path.to_path_buf(),
+        msg: e.to_string(),
+    })?;
+    Ok((rdr, pb, Columns::new(&headers)))
+}
+
 fn progress(len: u64, show: bool, msg: &str) -> ProgressBar {
     if !show {
         return ProgressBar::hidden();
@@ -128,6 +144,40 @@ impl Columns {
 
 fn field(rec: &csv::StringRecord, i: usize) -> &str {
     rec.get(i).map(str::trim).unwrap_or("")
+}
+
+/// Hand every readable row of `rdr` and its line number to `row`. An unreadable row is rejected
+/// ("unreadable row") and skipped; an I/O error ends the file. The progress bar follows the byte
+/// position every `progress_every` lines.
+fn for_each_row(
+    rdr: &mut csv::Reader<File>,
+    path: &Path,
+    report: &mut ImportReport,
+    pb: &ProgressBar,
+    progress_every: u64,
+    mut row: impl FnMut(&csv::StringRecord, u64, &mut ImportReport),
+) {
+    let mut rec = csv::StringRecord::new();
+    loop {
+        match rdr.read_record(&mut rec) {
+            Ok(false) => break,
+            Ok(true) => {
+                let line = rec.position().map(|p| p.line()).unwrap_or(0);
+                if line.is_multiple_of(progress_every) {
+                    pb.set_position(rec.position().map(|p| p.byte()).unwrap_or(0));
+                }
+                row(&rec, line, report);
+            }
+            Err(e) => {
+                let line = e.position().map(|p| p.line()).unwrap_or(0);
+                report.reject(path, line, "unreadable row");
+                if matches!(e.kind(), csv::ErrorKind::Io(_)) {
+                    break;
+                }
+            }
+        }
+    }
+    pb.finish_and_clear();
 }
 
 /// Split a MovieLens title "Usual Suspects, The (1995)" into ("The Usual Suspects", Some(1995)).
@@ -201,99 +251,72 @@ pub fn import_movielens(
             cols.need(&ratings, &["movieid"])?,
             cols.need(&ratings, &["rating"])?,
         );
-        let mut rec = csv::StringRecord::new();
-        loop {
-            match rdr.read_record(&mut rec) {
-                Ok(false) => break,
-                Ok(true) => {
-                    let line = rec.position().map(|p| p.line()).unwrap_or(0);
-                    match field(&rec, ri).parse::<f64>() {
-                        Ok(r) if (0.0..=5.0).contains(&r) => {
-                            let e = agg.entry(field(&rec, mi).to_string()).or_insert((0.0, 0));
-                            e.0 += r;
-                            e.1 += 1;
-                        }
-                        _ => report.reject(&ratings, line, "rating not a number in 0..5"),
-                    }
-                    if line.is_multiple_of(4096) {
-                        pb.set_position(rec.position().map(|p| p.byte()).unwrap_or(0));
-                    }
+        for_each_row(
+            &mut rdr,
+            &ratings,
+            &mut report,
+            &pb,
+            4096,
+            |rec, line, report| match field(rec, ri).parse::<f64>() {
+                Ok(r) if (0.0..=5.0).contains(&r) => {
+                    let e = agg.entry(field(rec, mi).to_string()).or_insert((0.0, 0));
+                    e.0 += r;
+                    e.1 += 1;
                 }
-                Err(e) => {
-                    let line = e.position().map(|p| p.line()).unwrap_or(0);
-                    report.reject(&ratings, line, "unreadable row");
-                    if matches!(e.kind(), csv::ErrorKind::Io(_)) {
-                        break;
-                    }
-                }
-            }
-        }
-        pb.finish_and_clear();
+                _ => report.reject(&ratings, line, "rating not a number in 0..5"),
+            },
+        );
     }
-    let (mut rdr, len) = open_csv(&movies)?;
-    let pb = progress(len, show_progress, "movies.csv");
-    let cols = Columns::new(&rdr.headers().cloned().map_err(|e| RecommendError::Import {
-        path: movies.clone(),
-        msg: e.to_string(),
-    })?);
+    let (mut rdr, pb, cols) = open_table(&movies, show_progress, "movies.csv")?;
     let (mi, ti, gi) = (
         cols.need(&movies, &["movieid"])?,
         cols.need(&movies, &["title"])?,
         cols.need(&movies, &["genres"])?,
     );
     let mut films = Vec::new();
-    let mut rec = csv::StringRecord::new();
-    loop {
-        match rdr.read_record(&mut rec) {
-            Ok(false) => break,
-            Ok(true) => {
-                let line = rec.position().map(|p| p.line()).unwrap_or(0);
-                pb.set_position(rec.position().map(|p| p.byte()).unwrap_or(0));
-                let id = field(&rec, mi);
-                if id.is_empty() || id.parse::<u64>().is_err() {
-                    report.reject(&movies, line, "movieId missing or not a number");
-                    continue;
-                }
-                let (title, year) = split_movielens_title(field(&rec, ti));
-                if title.is_empty() {
-                    report.reject(&movies, line, "empty title");
-                    continue;
-                }
-                let mut genres = Vec::new();
-                for g in field(&rec, gi).split('|') {
-                    if let Some(id) = movielens_genre_id(g) {
-                        if !genres.contains(&id) {
-                            genres.push(id);
-                        }
+    for_each_row(
+        &mut rdr,
+        &movies,
+        &mut report,
+        &pb,
+        1,
+        |rec, line, report| {
+            let id = field(rec, mi);
+            if id.is_empty() || id.parse::<u64>().is_err() {
+                report.reject(&movies, line, "movieId missing or not a number");
+                return;
+            }
+            let (title, year) = split_movielens_title(field(rec, ti));
+            if title.is_empty() {
+                report.reject(&movies, line, "empty title");
+                return;
+            }
+            let mut genres = Vec::new();
+            for g in field(rec, gi).split('|') {
+                if let Some(id) = movielens_genre_id(g) {
+                    if !genres.contains(&id) {
+                        genres.push(id);
                     }
                 }
-                let (rating, votes) = match agg.get(id) {
-                    Some((s, n)) if *n > 0 => (
-                        Some((s / *n as f64 * 2.0 * 100.0).round() / 100.0),
-                        Some(*n),
-                    ),
-                    _ => (None, None),
-                };
-                films.push(Film {
-                    title,
-                    year,
-                    genres,
-                    rating,
-                    votes,
-                    tmdb_id: tmdb.get(id).copied(),
-                    source: "movielens".into(),
-                });
             }
-            Err(e) => {
-                let line = e.position().map(|p| p.line()).unwrap_or(0);
-                report.reject(&movies, line, "unreadable row");
-                if matches!(e.kind(), csv::ErrorKind::Io(_)) {
-                    break;
-                }
-            }
-        }
-    }
-    pb.finish_and_clear();
+            let (rating, votes) = match agg.get(id) {
+                Some((s, n)) if *n > 0 => (
+                    Some((s / *n as f64 * 2.0 * 100.0).round() / 100.0),
+                    Some(*n),
+                ),
+                _ => (None, None),
+            };
+            films.push(Film {
+                title,
+                year,
+                genres,
+                rating,
+                votes,
+                tmdb_id: tmdb.get(id).copied(),
+                source: "movielens".into(),
+            });
+        },
+    );
     report.imported = store.upsert_films(&films)?;
     Ok(report)
 }
@@ -306,12 +329,7 @@ pub fn import_tmdb_csv(
     show_progress: bool,
 ) -> Result<ImportReport> {
     let mut report = ImportReport::new("tmdb-csv");
-    let (mut rdr, len) = open_csv(file)?;
-    let pb = progress(len, show_progress, "tmdb csv");
-    let cols = Columns::new(&rdr.headers().cloned().map_err(|e| RecommendError::Import {
-        path: file.to_path_buf(),
-        msg: e.to_string(),
-    })?);
+    let (mut rdr, pb, cols) = open_table(file, show_progress, "tmdb csv")?;
     let idi = cols.need(file, &["id", "tmdb_id"])?;
     let ti = cols.need(file, &["title"])?;
     let gi = cols.need(file, &["genre", "genres"])?;
@@ -320,65 +338,49 @@ pub fn import_tmdb_csv(
     let ci = cols.find(&["vote_count"]);
     let mut films = Vec::new();
     let mut seen = HashSet::new();
-    let mut rec = csv::StringRecord::new();
-    loop {
-        match rdr.read_record(&mut rec) {
-            Ok(false) => break,
-            Ok(true) => {
-                let line = rec.position().map(|p| p.line()).unwrap_or(0);
-                pb.set_position(rec.position().map(|p| p.byte()).unwrap_or(0));
-                let Ok(id) = field(&rec, idi).parse::<u64>() else {
-                    report.reject(file, line, "id missing or not a number");
-                    continue;
-                };
-                let title = field(&rec, ti);
-                if title.is_empty() {
-                    report.reject(file, line, "empty title");
-                    continue;
-                }
-                if !seen.insert(id) {
-                    report.reject(file, line, "duplicate id");
-                    continue;
-                }
-                let year = di
-                    .map(|i| field(&rec, i))
-                    .and_then(|d| d.get(..4))
-                    .and_then(|y| y.parse::<i32>().ok());
-                let rating = match vi.map(|i| field(&rec, i)) {
-                    None | Some("") => None,
-                    Some(v) => match v.parse::<f64>() {
-                        Ok(r) if (0.0..=10.0).contains(&r) => Some(r),
-                        _ => {
-                            report.reject(file, line, "vote_average not a number in 0..10");
-                            continue;
-                        }
-                    },
-                };
-                let votes = ci.and_then(|i| field(&rec, i).parse::<u64>().ok());
-                let genres: Vec<u32> = field(&rec, gi)
-                    .split(',')
-                    .filter_map(tmdb_genre_id)
-                    .collect();
-                films.push(Film {
-                    title: title.to_string(),
-                    year,
-                    genres,
-                    rating,
-                    votes,
-                    tmdb_id: Some(id),
-                    source: "tmdb-csv".into(),
-                });
-            }
-            Err(e) => {
-                let line = e.position().map(|p| p.line()).unwrap_or(0);
-                report.reject(file, line, "unreadable row");
-                if matches!(e.kind(), csv::ErrorKind::Io(_)) {
-                    break;
-                }
-            }
+    for_each_row(&mut rdr, file, &mut report, &pb, 1, |rec, line, report| {
+        let Ok(id) = field(rec, idi).parse::<u64>() else {
+            report.reject(file, line, "id missing or not a number");
+            return;
+        };
+        let title = field(rec, ti);
+        if title.is_empty() {
+            report.reject(file, line, "empty title");
+            return;
         }
-    }
-    pb.finish_and_clear();
+        if !seen.insert(id) {
+            report.reject(file, line, "duplicate id");
+            return;
+        }
+        let year = di
+            .map(|i| field(rec, i))
+            .and_then(|d| d.get(..4))
+            .and_then(|y| y.parse::<i32>().ok());
+        let rating = match vi.map(|i| field(rec, i)) {
+            None | Some("") => None,
+            Some(v) => match v.parse::<f64>() {
+                Ok(r) if (0.0..=10.0).contains(&r) => Some(r),
+                _ => {
+                    report.reject(file, line, "vote_average not a number in 0..10");
+                    return;
+                }
+            },
+        };
+        let votes = ci.and_then(|i| field(rec, i).parse::<u64>().ok());
+        let genres: Vec<u32> = field(rec, gi)
+            .split(',')
+            .filter_map(tmdb_genre_id)
+            .collect();
+        films.push(Film {
+            title: title.to_string(),
+            year,
+            genres,
+            rating,
+            votes,
+            tmdb_id: Some(id),
+            source: "tmdb-csv".into(),
+        });
+    });
     report.imported = store.upsert_films(&films)?;
     Ok(report)
 }
@@ -395,99 +397,62 @@ pub fn import_spotify_csv(
     show_progress: bool,
 ) -> Result<ImportReport> {
     let mut report = ImportReport::new("spotify-csv");
-    let (mut rdr, len) = open_csv(file)?;
-    let pb = progress(len, show_progress, "spotify csv");
-    let cols = Columns::new(&rdr.headers().cloned().map_err(|e| RecommendError::Import {
-        path: file.to_path_buf(),
-        msg: e.to_string(),
-    })?);
+    let (mut rdr, pb, cols) = open_table(file, show_progress, "spotify csv")?;
     let idi = cols.need(file, &["track_id", "id"])?;
     let ni = cols.need(file, &["track_name", "name"])?;
     let ai = cols.need(file, &["track_artist", "artist_name", "artist", "artists"])?;
     let gi = cols.find(&["playlist_genre", "genre", "artist_genres"]);
-    let feat_names = [
-        "valence",
-        "energy",
-        "danceability",
-        "acousticness",
-        "instrumentalness",
-        "loudness",
-        "tempo",
-    ];
     let mut fi = [0usize; 7];
-    for (k, n) in feat_names.iter().enumerate() {
+    for (k, n) in AudioFeatures::NAMES.iter().enumerate() {
         fi[k] = cols.need(file, &[n])?;
     }
     let mut tracks = Vec::new();
     let mut seen = HashSet::new();
-    let mut rec = csv::StringRecord::new();
-    'rows: loop {
-        match rdr.read_record(&mut rec) {
-            Ok(false) => break,
-            Ok(true) => {
-                let line = rec.position().map(|p| p.line()).unwrap_or(0);
-                pb.set_position(rec.position().map(|p| p.byte()).unwrap_or(0));
-                let id = field(&rec, idi);
-                if !is_spotify_id(id) {
-                    report.reject(file, line, "track id is not a 22-character Spotify id");
-                    continue;
-                }
-                let (name, artist) = (field(&rec, ni), field(&rec, ai));
-                if name.is_empty() || artist.is_empty() {
-                    report.reject(file, line, "missing track or artist name");
-                    continue;
-                }
-                let mut v = [0.0f64; 7];
-                for k in 0..7 {
-                    match field(&rec, fi[k]).parse::<f64>() {
-                        Ok(x) if x.is_finite() => v[k] = x,
-                        _ => {
-                            report.reject(file, line, format!("{} is not a number", feat_names[k]));
-                            continue 'rows;
-                        }
-                    }
-                }
-                if v[..5].iter().any(|x| !(0.0..=1.0).contains(x)) {
-                    report.reject(file, line, "audio feature outside 0..1");
-                    continue;
-                }
-                if !seen.insert(id.to_string()) {
-                    // the same track in several playlists: not an error, keep the first
-                    continue;
-                }
-                let genre = gi
-                    .map(|i| field(&rec, i))
-                    .map(|g| g.trim_matches(|c| c == '[' || c == ']'))
-                    .and_then(|g| g.split(',').next())
-                    .map(|g| g.trim().trim_matches('\'').trim_matches('"').to_string())
-                    .filter(|g| !g.is_empty());
-                tracks.push(Track {
-                    artist: artist.to_string(),
-                    title: name.to_string(),
-                    spotify_id: Some(id.to_string()),
-                    genre,
-                    features: Some(AudioFeatures {
-                        valence: v[0],
-                        energy: v[1],
-                        danceability: v[2],
-                        acousticness: v[3],
-                        instrumentalness: v[4],
-                        loudness: v[5],
-                        tempo: v[6],
-                    }),
-                    source: "spotify-csv".into(),
-                });
-            }
-            Err(e) => {
-                let line = e.position().map(|p| p.line()).unwrap_or(0);
-                report.reject(file, line, "unreadable row");
-                if matches!(e.kind(), csv::ErrorKind::Io(_)) {
-                    break;
+    for_each_row(&mut rdr, file, &mut report, &pb, 1, |rec, line, report| {
+        let id = field(rec, idi);
+        if !is_spotify_id(id) {
+            report.reject(file, line, "track id is not a 22-character Spotify id");
+            return;
+        }
+        let (name, artist) = (field(rec, ni), field(rec, ai));
+        if name.is_empty() || artist.is_empty() {
+            report.reject(file, line, "missing track or artist name");
+            return;
+        }
+        let mut v = [0.0f64; 7];
+        for k in 0..7 {
+            match field(rec, fi[k]).parse::<f64>() {
+                Ok(x) if x.is_finite() => v[k] = x,
+                _ => {
+                    let feature = AudioFeatures::NAMES[k];
+                    report.reject(file, line, format!("{feature} is not a number"));
+                    return;
                 }
             }
         }
-    }
-    pb.finish_and_clear();
+        if v[..5].iter().any(|x| !(0.0..=1.0).contains(x)) {
+            report.reject(file, line, "audio feature outside 0..1");
+            return;
+        }
+        if !seen.insert(id.to_string()) {
+            // the same track in several playlists: not an error, keep the first
+            return;
+        }
+        let genre = gi
+            .map(|i| field(rec, i))
+            .map(|g| g.trim_matches(|c| c == '[' || c == ']'))
+            .and_then(|g| g.split(',').next())
+            .map(|g| g.trim().trim_matches('\'').trim_matches('"').to_string())
+            .filter(|g| !g.is_empty());
+        tracks.push(Track {
+            artist: artist.to_string(),
+            title: name.to_string(),
+            spotify_id: Some(id.to_string()),
+            genre,
+            features: Some(AudioFeatures::from_array(v)),
+            source: "spotify-csv".into(),
+        });
+    });
     report.imported = store.upsert_tracks(&tracks)?;
     Ok(report)
 }

@@ -708,6 +708,48 @@ pub(crate) mod tests {
         c
     }
 
+    /// A TMDb client for the fake server at `url`.
+    fn tmdb_client(url: &str, auth: TmdbAuth, cache: Option<DiskCache>) -> TmdbClient {
+        TmdbClient::new(Http::new(cfg(url, url), cache), auth)
+    }
+
+    /// A TMDb client with the API key "k" and no cache.
+    fn tmdb_with_key(url: &str) -> TmdbClient {
+        tmdb_client(url, TmdbAuth::ApiKey("k".into()), None)
+    }
+
+    /// A Spotify client (client id "id") for the fake server at `url`.
+    fn spotify_client(url: &str, client_secret: &str) -> SpotifyClient {
+        SpotifyClient::new(
+            Http::new(cfg(url, url), None),
+            SpotifyAuth {
+                client_id: "id".into(),
+                client_secret: client_secret.into(),
+            },
+        )
+    }
+
+    /// Spotify's answer to a client-credentials token request.
+    pub(crate) fn token_reply() -> Reply {
+        (
+            200,
+            vec![],
+            r#"{"access_token":"AT","token_type":"Bearer","expires_in":3600}"#.into(),
+            0,
+        )
+    }
+
+    /// Both services up: a token, search results, and discover page 1 for anything else.
+    pub(crate) fn both_services_answer(r: &Seen) -> Reply {
+        if r.target.starts_with("/api/token") {
+            token_reply()
+        } else if r.target.starts_with("/v1/search") {
+            (200, vec![], search_body(), 0)
+        } else {
+            (200, vec![], discover_body(1), 0)
+        }
+    }
+
     /// A real-shaped discover page (fields as TMDb returns them), with a null and a broken item.
     pub(crate) fn discover_body(page: u32) -> String {
         serde_json::json!({
@@ -741,8 +783,7 @@ pub(crate) mod tests {
                 .unwrap_or(1);
             (200, vec![], discover_body(page), 0)
         });
-        let http = Http::new(cfg(&srv.url, &srv.url), None);
-        let c = TmdbClient::new(http, TmdbAuth::ApiKey("k3y".into()));
+        let c = tmdb_client(&srv.url, TmdbAuth::ApiKey("k3y".into()), None);
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
         let films = c.discover_random(&[18, 35], 200, &mut rng).unwrap();
         assert_eq!(films.len(), 2, "null and broken items skipped");
@@ -781,10 +822,7 @@ pub(crate) mod tests {
             assert!((2..=7).contains(&p));
         }
         // v4 token goes in the header, not the query
-        let c = TmdbClient::new(
-            Http::new(cfg(&srv.url, &srv.url), None),
-            TmdbAuth::Bearer("tok".into()),
-        );
+        let c = tmdb_client(&srv.url, TmdbAuth::Bearer("tok".into()), None);
         c.discover_page(&[27], 100, 1).unwrap();
         let last = srv.seen.lock().unwrap().last().unwrap().clone();
         assert_eq!(last.header("authorization"), Some("Bearer tok"));
@@ -807,10 +845,7 @@ pub(crate) mod tests {
                 (200, vec![], discover_body(1), 0)
             }
         });
-        let c = TmdbClient::new(
-            Http::new(cfg(&srv.url, &srv.url), None),
-            TmdbAuth::ApiKey("k".into()),
-        );
+        let c = tmdb_with_key(&srv.url);
         let t0 = std::time::Instant::now();
         let p = c.discover_page(&[18], 10, 1).unwrap();
         assert!(
@@ -828,10 +863,7 @@ pub(crate) mod tests {
                 0,
             )
         });
-        let c = TmdbClient::new(
-            Http::new(cfg(&srv.url, &srv.url), None),
-            TmdbAuth::ApiKey("secret-key".into()),
-        );
+        let c = tmdb_client(&srv.url, TmdbAuth::ApiKey("secret-key".into()), None);
         let e = c.discover_page(&[18], 10, 1).unwrap_err();
         let msg = e.to_string();
         assert!(msg.contains("check your key"), "{msg}");
@@ -842,10 +874,7 @@ pub(crate) mod tests {
     #[test]
     fn server_errors_and_timeouts_give_up_after_retries() {
         let srv = serve(|_| (500, vec![], "oops".into(), 0));
-        let c = TmdbClient::new(
-            Http::new(cfg(&srv.url, &srv.url), None),
-            TmdbAuth::ApiKey("k".into()),
-        );
+        let c = tmdb_with_key(&srv.url);
         assert!(c.discover_page(&[18], 10, 1).is_err());
         assert_eq!(srv.seen.lock().unwrap().len(), 3, "1 try + 2 retries");
         let slow = serve(|_| (200, vec![], discover_body(1), 3000));
@@ -880,25 +909,8 @@ pub(crate) mod tests {
 
     #[test]
     fn spotify_client_credentials_then_search() {
-        let srv = serve(|r| {
-            if r.target.starts_with("/api/token") {
-                (
-                    200,
-                    vec![],
-                    r#"{"access_token":"AT","token_type":"Bearer","expires_in":3600}"#.into(),
-                    0,
-                )
-            } else {
-                (200, vec![], search_body(), 0)
-            }
-        });
-        let c = SpotifyClient::new(
-            Http::new(cfg(&srv.url, &srv.url), None),
-            SpotifyAuth {
-                client_id: "id".into(),
-                client_secret: "sec".into(),
-            },
-        );
+        let srv = serve(both_services_answer);
+        let c = spotify_client(&srv.url, "sec");
         let (pl, tr) = c.search("happy hits", 10).unwrap();
         assert_eq!(pl.len(), 1);
         assert_eq!(pl[0].name, "Mood Booster");
@@ -933,13 +945,7 @@ pub(crate) mod tests {
     #[test]
     fn spotify_bad_credentials_and_rate_limit() {
         let srv = serve(|_| (401, vec![], r#"{"error":"invalid_client"}"#.into(), 0));
-        let c = SpotifyClient::new(
-            Http::new(cfg(&srv.url, &srv.url), None),
-            SpotifyAuth {
-                client_id: "id".into(),
-                client_secret: "wrong-secret".into(),
-            },
-        );
+        let c = spotify_client(&srv.url, "wrong-secret");
         let msg = c.search("calm ambient", 5).unwrap_err().to_string();
         assert!(
             msg.contains("check your key") && msg.contains("SPOTIFY_CLIENT_SECRET"),
@@ -951,12 +957,7 @@ pub(crate) mod tests {
         let n2 = n.clone();
         let srv = serve(move |r| {
             if r.target.starts_with("/api/token") {
-                (
-                    200,
-                    vec![],
-                    r#"{"access_token":"AT","expires_in":3600}"#.into(),
-                    0,
-                )
+                token_reply()
             } else if n2.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
                 (
                     429,
@@ -968,13 +969,7 @@ pub(crate) mod tests {
                 (200, vec![], search_body(), 0)
             }
         });
-        let c = SpotifyClient::new(
-            Http::new(cfg(&srv.url, &srv.url), None),
-            SpotifyAuth {
-                client_id: "id".into(),
-                client_secret: "s".into(),
-            },
-        );
+        let c = spotify_client(&srv.url, "s");
         let (pl, _) = c.search("happy hits", 5).unwrap();
         assert_eq!(pl.len(), 1);
         assert_eq!(
@@ -991,10 +986,7 @@ pub(crate) mod tests {
                 0,
             )
         });
-        let c = TmdbClient::new(
-            Http::new(cfg(&srv.url, &srv.url), None),
-            TmdbAuth::ApiKey("k".into()),
-        );
+        let c = tmdb_with_key(&srv.url);
         let t0 = std::time::Instant::now();
         let e = c.discover_page(&[18], 10, 1).unwrap_err().to_string();
         assert!(
@@ -1008,10 +1000,7 @@ pub(crate) mod tests {
         let dir = tempfile::tempdir().unwrap();
         let srv = serve(|_| (200, vec![], discover_body(1), 0));
         let cache = DiskCache::new(dir.path(), 3600);
-        let c = TmdbClient::new(
-            Http::new(cfg(&srv.url, &srv.url), Some(cache)),
-            TmdbAuth::ApiKey("k".into()),
-        );
+        let c = tmdb_client(&srv.url, TmdbAuth::ApiKey("k".into()), Some(cache));
         c.discover_page(&[18], 10, 1).unwrap();
         c.discover_page(&[18], 10, 1).unwrap();
         assert_eq!(
@@ -1026,10 +1015,7 @@ pub(crate) mod tests {
         }
         let expired = DiskCache::new(dir.path(), 0);
         std::thread::sleep(Duration::from_millis(1100));
-        let c = TmdbClient::new(
-            Http::new(cfg(&srv.url, &srv.url), Some(expired)),
-            TmdbAuth::ApiKey("k".into()),
-        );
+        let c = tmdb_client(&srv.url, TmdbAuth::ApiKey("k".into()), Some(expired));
         c.discover_page(&[18], 10, 1).unwrap();
         assert_eq!(srv.seen.lock().unwrap().len(), 2, "expired entry refetched");
     }

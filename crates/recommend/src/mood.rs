@@ -217,6 +217,31 @@ pub struct AudioFeatures {
 }
 
 impl AudioFeatures {
+    /// The field names, as Spotify tables name their columns, in the order of
+    /// [`AudioFeatures::from_array`].
+    pub const NAMES: [&'static str; 7] = [
+        "valence",
+        "energy",
+        "danceability",
+        "acousticness",
+        "instrumentalness",
+        "loudness",
+        "tempo",
+    ];
+
+    /// The features from their values in [`AudioFeatures::NAMES`] order.
+    pub fn from_array(v: [f64; 7]) -> Self {
+        AudioFeatures {
+            valence: v[0],
+            energy: v[1],
+            danceability: v[2],
+            acousticness: v[3],
+            instrumentalness: v[4],
+            loudness: v[5],
+            tempo: v[6],
+        }
+    }
+
     /// Raw placement in [0, 1]²: (valence', arousal').
     ///
     /// arousal' = (2·energy + loudness' + (1 − acousticness) + (1 − instrumentalness)) / 5, with

@@ -369,15 +369,32 @@ impl Store {
         Ok(rows.collect::<std::result::Result<Vec<_>, _>>()?)
     }
 
-    /// Insert or replace imported films (one transaction).
-    pub fn upsert_films(&mut self, films: &[Film]) -> Result<usize> {
+    /// Run the statement `sql` once per item, through `execute`, in one transaction; the number
+    /// of items.
+    fn execute_each<T>(
+        &mut self,
+        sql: &str,
+        items: &[T],
+        execute: impl Fn(&mut rusqlite::Statement<'_>, &T) -> rusqlite::Result<usize>,
+    ) -> Result<usize> {
         let tx = self.conn.transaction()?;
         {
-            let mut st = tx.prepare(
-                "INSERT OR REPLACE INTO movies (key, title, year, genres, rating, votes, tmdb_id, source)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            )?;
-            for f in films {
+            let mut st = tx.prepare(sql)?;
+            for item in items {
+                execute(&mut st, item)?;
+            }
+        }
+        tx.commit()?;
+        Ok(items.len())
+    }
+
+    /// Insert or replace imported films (one transaction).
+    pub fn upsert_films(&mut self, films: &[Film]) -> Result<usize> {
+        self.execute_each(
+            "INSERT OR REPLACE INTO movies (key, title, year, genres, rating, votes, tmdb_id, source)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            films,
+            |st, f| {
                 st.execute(params![
                     f.key(),
                     f.title,
@@ -387,11 +404,9 @@ impl Store {
                     f.votes.map(|v| v as i64),
                     f.tmdb_id.map(|v| v as i64),
                     f.source
-                ])?;
-            }
-        }
-        tx.commit()?;
-        Ok(films.len())
+                ])
+            },
+        )
     }
 
     pub fn films(&self) -> Result<Vec<Film>> {
@@ -413,14 +428,13 @@ impl Store {
         Ok(rows.collect::<std::result::Result<Vec<_>, _>>()?)
     }
 
+    /// Insert or replace imported tracks (one transaction).
     pub fn upsert_tracks(&mut self, tracks: &[Track]) -> Result<usize> {
-        let tx = self.conn.transaction()?;
-        {
-            let mut st = tx.prepare(
-                "INSERT OR REPLACE INTO tracks (key, artist, title, spotify_id, genre, features, source)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            )?;
-            for t in tracks {
+        self.execute_each(
+            "INSERT OR REPLACE INTO tracks (key, artist, title, spotify_id, genre, features, source)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            tracks,
+            |st, t| {
                 let feats = t.features.and_then(|f| serde_json::to_string(&f).ok());
                 st.execute(params![
                     t.key(),
@@ -430,11 +444,9 @@ impl Store {
                     t.genre,
                     feats,
                     t.source
-                ])?;
-            }
-        }
-        tx.commit()?;
-        Ok(tracks.len())
+                ])
+            },
+        )
     }
 
     pub fn tracks(&self) -> Result<Vec<Track>> {

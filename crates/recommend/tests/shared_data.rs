@@ -192,30 +192,12 @@ fn data_moods() -> Vec<(AudioFeatures, MusicMood)> {
     let p = catalogs().join("spotify/data_moods.csv");
     let mut r = reader(&p);
     let h = r.headers().unwrap().clone();
-    let c = |n: &str| col(&h, &[n]);
-    let idx = [
-        c("valence"),
-        c("energy"),
-        c("danceability"),
-        c("acousticness"),
-        c("instrumentalness"),
-        c("loudness"),
-        c("tempo"),
-    ];
-    let mi = c("mood");
+    let idx = AudioFeatures::NAMES.map(|n| col(&h, &[n]));
+    let mi = col(&h, &["mood"]);
     let mut out = Vec::new();
     for rec in r.records().flatten() {
-        let v: Vec<f64> = idx.iter().map(|i| rec[*i].parse().unwrap()).collect();
-        let f = AudioFeatures {
-            valence: v[0],
-            energy: v[1],
-            danceability: v[2],
-            acousticness: v[3],
-            instrumentalness: v[4],
-            loudness: v[5],
-            tempo: v[6],
-        };
-        out.push((f, rec[mi].parse().unwrap()));
+        let v = idx.map(|i| rec[i].parse::<f64>().unwrap());
+        out.push((AudioFeatures::from_array(v), rec[mi].parse().unwrap()));
     }
     out
 }

@@ -6,7 +6,8 @@
 //! The defaults were measured (see `docs/VISION.md`). Running the same Haar cascade on upscaled
 //! FER-2013 test faces and inverting where the box lands gives a margin of about 0.01; but the
 //! classifier's accuracy through the full detect path on the real photos of `realfaces/`
-//! (`moodlens tune-crop`) peaks at margins 0.10–0.20, so the default is 0.15.
+//! (`moodlens tune-crop`) peaks at margin 0.10 with the shipped model (0.05–0.15 within a point), so
+//! the default is 0.10.
 
 use crate::error::Result;
 use moodlens_session::BBox;
@@ -29,7 +30,7 @@ pub struct CropConfig {
 }
 
 /// Measured default margin (see module docs): best accuracy on `realfaces/` through `detect`.
-pub const DEFAULT_MARGIN: f32 = 0.15;
+pub const DEFAULT_MARGIN: f32 = 0.10;
 /// Measured default vertical offset (see module docs).
 pub const DEFAULT_Y_OFFSET: f32 = 0.0;
 

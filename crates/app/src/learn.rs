@@ -17,18 +17,49 @@ use std::path::PathBuf;
 pub enum Backend {
     /// burn's Flex CPU backend (default).
     Flex,
-    /// burn's libtorch backend (build with `--features tch`).
+    /// burn's libtorch backend on the CPU (build with `--features tch`).
     Tch,
+    /// burn's libtorch backend on CUDA GPU `--gpu` (build with `--features tch` against a CUDA
+    /// build of torch).
+    TchCuda,
+    /// burn's CubeCL CUDA backend on GPU `--gpu` (build with `--features cuda`).
+    Cuda,
 }
 
-pub fn device(b: Backend) -> Result<Device> {
+/// `--backend` and `--gpu`, shared by train, eval and bench.
+#[derive(Args, Debug, Clone)]
+pub struct BackendArgs {
+    /// Compute backend (tch and cuda need a build with that cargo feature).
+    #[arg(long, value_enum, default_value = "flex")]
+    pub backend: Backend,
+    /// GPU index for the tch-cuda and cuda backends.
+    #[arg(long, default_value_t = 0)]
+    pub gpu: usize,
+}
+
+impl BackendArgs {
+    pub fn device(&self) -> Result<Device> {
+        device(self.backend, self.gpu)
+    }
+}
+
+/// The burn device for a backend; `gpu` is the GPU index for the CUDA backends.
+pub fn device(b: Backend, gpu: usize) -> Result<Device> {
+    let _ = gpu;
     match b {
         Backend::Flex => Ok(Device::flex()),
         #[cfg(feature = "tch")]
         #[allow(deprecated)]
         Backend::Tch => Ok(Device::libtorch()),
+        #[cfg(feature = "tch")]
+        #[allow(deprecated)]
+        Backend::TchCuda => Ok(Device::libtorch_cuda(gpu)),
         #[cfg(not(feature = "tch"))]
-        Backend::Tch => bail!("this moodlens was built without the `tch` feature (cargo build --release --features tch)"),
+        Backend::Tch | Backend::TchCuda => bail!("this moodlens was built without the `tch` feature (cargo build --release --features tch; see docs/MODEL.md)"),
+        #[cfg(feature = "cuda")]
+        Backend::Cuda => Ok(Device::cuda(gpu)),
+        #[cfg(not(feature = "cuda"))]
+        Backend::Cuda => bail!("this moodlens was built without the `cuda` feature (cargo build --release --features cuda)"),
     }
 }
 
@@ -86,8 +117,8 @@ pub struct TrainArgs {
     /// Train ImageNet-initialised backbones too.
     #[arg(long)]
     pub no_freeze: bool,
-    #[arg(long, value_enum, default_value = "flex")]
-    pub backend: Backend,
+    #[command(flatten)]
+    pub backend: BackendArgs,
 }
 
 fn parse_init(s: &str) -> Result<Vec<PathBuf>, String> {
@@ -168,7 +199,7 @@ fn load_data(path: &std::path::Path, limit: Option<usize>) -> Result<dataset::Fe
 }
 
 pub fn train(a: TrainArgs) -> Result<()> {
-    let device = device(a.backend)?;
+    let device = a.backend.device()?;
     let data = load_data(&a.data, a.limit)?;
     let train_set = data.split(Split::Training);
     let val_set = data.split(Split::PublicTest);
@@ -254,12 +285,12 @@ pub struct EvalArgs {
     pub json: bool,
     #[arg(long)]
     pub limit: Option<usize>,
-    #[arg(long, value_enum, default_value = "flex")]
-    pub backend: Backend,
+    #[command(flatten)]
+    pub backend: BackendArgs,
 }
 
 pub fn eval(a: EvalArgs) -> Result<()> {
-    let device = device(a.backend)?;
+    let device = a.backend.device()?;
     let data = load_data(&a.data, a.limit)?;
     let split = match a.split {
         SplitArg::Training => Split::Training,

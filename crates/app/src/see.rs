@@ -80,8 +80,8 @@ pub struct BenchCmd {
     #[arg(long)]
     pub iterations: Option<usize>,
     /// Backend for --train.
-    #[arg(long, value_enum, default_value = "flex")]
-    pub backend: crate::learn::Backend,
+    #[command(flatten)]
+    pub backend: crate::learn::BackendArgs,
 }
 
 /// Returns the process exit code.
@@ -169,7 +169,7 @@ pub fn bench(a: BenchCmd) -> Result<i32> {
     }
     if a.train {
         let batch = a.batch.first().copied().unwrap_or(64).max(1);
-        let device = crate::learn::device(a.backend)?;
+        let device = a.backend.device()?;
         let r = train_throughput(a.model.arch, &device, batch, 3, a.iterations.unwrap_or(20));
         if a.bench.json {
             writeln!(out, "{}", serde_json::to_string_pretty(&r)?)?;
@@ -177,7 +177,7 @@ pub fn bench(a: BenchCmd) -> Result<i32> {
             writeln!(
                 out,
                 "train {} ({:?}): batch {}, {} steps in {:.2} s = {:.1} images/s (forward + backward + Adam)",
-                r.arch, a.backend, r.batch, r.steps, r.seconds, r.images_per_second
+                r.arch, a.backend.backend, r.batch, r.steps, r.seconds, r.images_per_second
             )?;
         }
         return Ok(0);

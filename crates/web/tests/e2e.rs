@@ -157,11 +157,16 @@ impl Driver {
         self.call("POST", &format!("/element/{id}/click"), None);
     }
 
+    /// The rendered text of the first element matching `css`, read in one script call: the page
+    /// re-renders its panels on every frame, so an element id found first may be stale by the time
+    /// its text would be fetched.
     fn text(&self, css: &str) -> String {
-        let id = self.find(css);
-        self.call("GET", &format!("/element/{id}/text"), None)
-            .as_str()
-            .unwrap_or("")
+        let css = serde_json::to_string(css).unwrap();
+        let v = self.js(&format!(
+            "const e = document.querySelector({css}); return e ? e.innerText : null;"
+        ));
+        v.as_str()
+            .unwrap_or_else(|| panic!("no element {css} on the page"))
             .to_string()
     }
 

@@ -271,15 +271,9 @@ pub struct EvalArgs {
     pub data: PathBuf,
     #[arg(long, value_enum, default_value = "private-test")]
     pub split: SplitArg,
-    /// Weights to evaluate (a burnpack .bpk written by `train`); default: the embedded model.
-    #[arg(long)]
-    pub weights: Option<PathBuf>,
-    /// Architecture of --weights.
-    #[arg(long, default_value = "compact")]
-    pub arch: Arch,
-    /// Average the predictions of each face and its mirror image.
-    #[arg(long)]
-    pub tta: bool,
+    /// The weights to evaluate (default: the embedded model), and --tta.
+    #[command(flatten)]
+    pub model: crate::see::ModelArgs,
     /// Print JSON (top-level "accuracy" in 0..1).
     #[arg(long)]
     pub json: bool,
@@ -301,9 +295,9 @@ pub fn eval(a: EvalArgs) -> Result<()> {
     if samples.is_empty() {
         bail!("{}: no images in split {:?}", data.source, split);
     }
-    let (model, weights_name) = match &a.weights {
+    let (model, weights_name) = match &a.model.weights {
         Some(p) => (
-            checkpoint::load_weights(p, a.arch, &device)?.valid(),
+            checkpoint::load_weights(p, a.model.arch, &device)?.valid(),
             p.display().to_string(),
         ),
         None => {
@@ -319,7 +313,13 @@ pub fn eval(a: EvalArgs) -> Result<()> {
     let bar = ProgressBar::new(samples.len() as u64);
     let mut probs = Vec::with_capacity(samples.len());
     for chunk in samples.chunks(256) {
-        probs.extend(meval::predict_samples(&model, chunk, 128, a.tta, &device));
+        probs.extend(meval::predict_samples(
+            &model,
+            chunk,
+            128,
+            a.model.tta,
+            &device,
+        ));
         bar.inc(chunk.len() as u64);
     }
     bar.finish_and_clear();
@@ -330,7 +330,7 @@ pub fn eval(a: EvalArgs) -> Result<()> {
             "split": format!("{split:?}"),
             "data": data.source,
             "weights": weights_name,
-            "tta": a.tta,
+            "tta": a.model.tta,
             "n": m.n,
             "loss": m.loss,
             "macro_f1": m.macro_f1,
@@ -343,7 +343,7 @@ pub fn eval(a: EvalArgs) -> Result<()> {
         println!(
             "{split:?} of {} with {weights_name}{}",
             data.source,
-            if a.tta { " (flip TTA)" } else { "" }
+            if a.model.tta { " (flip TTA)" } else { "" }
         );
         print!("{}", m.report());
     }

@@ -78,7 +78,7 @@ mod tests {
         let gray: Vec<f32> = a.iter().chain(&b).map(|&p| p as f32).collect();
         let t = faces_tensor(gray, &burn::tensor::Device::flex());
         assert_eq!(t.dims(), [2, 1, INPUT_SIZE, INPUT_SIZE]);
-        let got = t.into_data().to_vec::<f32>().unwrap();
+        let got = t.into_data().try_to_vec::<f32>().unwrap();
         let want: Vec<f32> = normalize(&a).into_iter().chain(normalize(&b)).collect();
         assert_eq!(got, want);
     }

@@ -24,6 +24,27 @@ fn data_dir() -> PathBuf {
     moodlens_common::require_shared_data(&["realfaces"])
 }
 
+/// `LiveArgs` as the tests use them: no frame cap, no annotation, summary printed, default pipeline.
+fn live_args(
+    camera: i32,
+    input: Option<PathBuf>,
+    headless: bool,
+    realtime: bool,
+    json: bool,
+) -> LiveArgs {
+    LiveArgs {
+        camera,
+        input,
+        headless,
+        realtime,
+        json,
+        max_frames: None,
+        annotate: None,
+        print_summary: true,
+        pipeline: PipelineArgs::default(),
+    }
+}
+
 /// Test-only: "happy" for bright crops, "sad" for dark ones. Not an emotion model.
 struct MeanBrightnessTestClassifier {
     calls: usize,
@@ -252,17 +273,7 @@ fn video_of_real_faces_gives_counts_identities_and_final_mood() {
 fn live_headless_processes_every_frame_and_prints_a_summary() {
     let dir = tempfile::tempdir().unwrap();
     let (video, _) = two_face_video(dir.path());
-    let args = LiveArgs {
-        camera: 0,
-        input: Some(video),
-        headless: true,
-        realtime: false,
-        json: false,
-        max_frames: None,
-        annotate: None,
-        print_summary: true,
-        pipeline: PipelineArgs::default(),
-    };
+    let args = live_args(0, Some(video), true, false, false);
     let mut out = Vec::new();
     let o = run_live(&args, MeanBrightnessTestClassifier::new(), &mut out).unwrap();
     assert_eq!(o.frames, FRAMES as u64);
@@ -287,17 +298,7 @@ fn live_headless_processes_every_frame_and_prints_a_summary() {
 fn realtime_pace_drops_frames_instead_of_queueing_them() {
     let dir = tempfile::tempdir().unwrap();
     let (video, _) = two_face_video(dir.path());
-    let args = LiveArgs {
-        camera: 0,
-        input: Some(video),
-        headless: true,
-        realtime: true,
-        json: true,
-        max_frames: None,
-        annotate: None,
-        print_summary: true,
-        pipeline: PipelineArgs::default(),
-    };
+    let args = live_args(0, Some(video), true, true, true);
     // 25 fps video, ~100 ms per classified frame: processing cannot keep up.
     let mut clf = MeanBrightnessTestClassifier::new();
     clf.delay = std::time::Duration::from_millis(100);
@@ -496,17 +497,7 @@ fn live_with_a_window_but_no_display_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let video = dir.path().join("bench.avi");
     moodlens_vision::cli::make_bench_video(&video, 5, &data_dir()).unwrap();
-    let args = LiveArgs {
-        camera: 0,
-        input: Some(video),
-        headless: false,
-        realtime: false,
-        json: false,
-        max_frames: None,
-        annotate: None,
-        print_summary: true,
-        pipeline: PipelineArgs::default(),
-    };
+    let args = live_args(0, Some(video), false, false, false);
     let mut out = Vec::new();
     match run_live(&args, MeanBrightnessTestClassifier::new(), &mut out) {
         Err(e @ VisionError::Window(_)) => assert!(e.to_string().contains("--headless"), "{e}"),
@@ -517,17 +508,7 @@ fn live_with_a_window_but_no_display_is_a_clear_error() {
 
 #[test]
 fn a_missing_camera_fails_live_with_a_typed_error() {
-    let args = LiveArgs {
-        camera: 97,
-        input: None,
-        headless: true,
-        realtime: false,
-        json: false,
-        max_frames: None,
-        annotate: None,
-        print_summary: true,
-        pipeline: PipelineArgs::default(),
-    };
+    let args = live_args(97, None, true, false, false);
     let mut out = Vec::new();
     match run_live(&args, MeanBrightnessTestClassifier::new(), &mut out) {
         Err(e @ VisionError::CameraUnavailable { index: 97 }) => {

@@ -12,7 +12,9 @@
 #      /work/torchvenv exists), ROUNDS (alternating rounds per comparison, default 2),
 #      FRAMES (default 300), LONG_MINUTES (RSS video, default 10), THREADS (default 2),
 #      LONG_FRAMES (overrides the RSS video's frame count), NO_BUILD=1 (use target/release/moodlens),
-#      MOODLENS_DATA (shared data, default ../shared/data), NOTES (text put at the top of the doc).
+#      MOODLENS_DATA (shared data, default ../shared/data), NOTES (text put at the top of the doc),
+#      TCH_BIN (a moodlens built with `--features tch`: its training throughput is measured too; run
+#      with TORCH_PY's torch/lib on LD_LIBRARY_PATH).
 # Run it without an outer `nice`: every command inside already runs under `nice -n 5`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -93,12 +95,17 @@ log "classifier latency (batch 1 and 8)"
 for r in $(seq 1 "$ROUNDS"); do
   log "training throughput round $r: burn Flex, PyTorch, Keras"
   "${NICE[@]}" "$B" bench --train --json --iterations 20 > "$OUT/train-burn-$r.json"
+  if [ -n "${TCH_BIN:-}" ]; then
+    TORCH_LIB=$("$TORCH_PY" -c "import os, torch; print(os.path.join(os.path.dirname(torch.__file__), 'lib'))")
+    LD_LIBRARY_PATH=$TORCH_LIB${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH} "${NICE[@]}" "$TCH_BIN" bench --train --backend tch --json --iterations 20 > "$OUT/train-tch-$r.json"
+  fi
   "${NICE[@]}" "$TORCH_PY" scripts/peer/torch_train.py > "$OUT/train-torch-$r.json" 2>/dev/null
   "${NICE[@]}" "$PY" scripts/peer/peer_pipeline.py train > "$OUT/train-keras-$r.json" 2>/dev/null
 done
 
 log "accuracy of the embedded model on PrivateTest"
 "${NICE[@]}" "$B" eval --data "$DATA/fer2013/fer2013.csv.gz" --split private-test --json > "$OUT/eval.json" 2>/dev/null || echo '{}' > "$OUT/eval.json"
+"${NICE[@]}" "$B" eval --data "$DATA/fer2013/fer2013.csv.gz" --split private-test --tta --json > "$OUT/eval-tta.json" 2>/dev/null || echo '{}' > "$OUT/eval-tta.json"
 
 LONG_FRAMES=${LONG_FRAMES:-$(( LONG_MINUTES * 60 * 30 ))}
 log "memory: generating a video ($LONG_FRAMES frames) and sampling RSS while moodlens processes it"

@@ -164,9 +164,9 @@ cd "$ROOT"
 
 # ---- proptest fuzz targets (bounded case counts) ---------------------------------------------
 log "proptest fuzz targets"
-FUZZ=$OUT/fuzz.tsv
-: > "$FUZZ"
-for t in "moodlens-vision fuzz_decode" "moodlens-model fuzz_fer_csv" "moodlens-recommend fuzz_import"; do
+FUZZ_TSV=$OUT/fuzz.tsv
+: > "$FUZZ_TSV"
+for t in "moodlens-vision fuzz_decode" "moodlens-model fuzz_fer_csv" "moodlens-recommend fuzz_import" "moodlens-web fuzz_api"; do
   [ "${FUZZ:-1}" = 1 ] || break
   set -- $t
   a=$(date +%s%N)
@@ -176,15 +176,44 @@ for t in "moodlens-vision fuzz_decode" "moodlens-model fuzz_fer_csv" "moodlens-r
   set -e
   b=$(date +%s%N)
   res=$(grep -E "^test result" "$OUT/fuzz-$2.log" | tail -1)
-  printf '%s\t%s\t%s\t%s\n' "$2" "$rc" "$(( (b - a) / 1000000 ))" "$res" >> "$FUZZ"
+  printf '%s\t%s\t%s\t%s\n' "$2" "$rc" "$(( (b - a) / 1000000 ))" "$res" >> "$FUZZ_TSV"
 done
+
+# ---- loopback load test of moodlens serve -------------------------------------------------------
+if [ "${LOAD:-1}" = 1 ]; then
+  log "load test of moodlens serve (${LOAD_SECONDS:-60} s)"
+  LOAD_VENV=${PEER_VENV:-$ROOT/.peer-venv}
+  if ! "$LOAD_VENV/bin/python" -c "import websockets, psutil" 2>/dev/null; then
+    python3 -m venv "$LOAD_VENV"
+    "$LOAD_VENV/bin/pip" install -q websockets psutil
+  fi
+  echo "$PHOTO" > "$OUT/load-photo.txt"
+  PORT=$(python3 -c "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")
+  "${NICE[@]}" "$B" serve --port "$PORT" --offline --db "$OUT/serve.db" > "$OUT/serve.log" 2>&1 &
+  SPID=$!
+  for _ in $(seq 1 60); do
+    curl -sf "http://127.0.0.1:$PORT/health" > /dev/null 2>&1 && break
+    sleep 0.5
+  done
+  set +e
+  "$LOAD_VENV/bin/python" scripts/peer/loadtest.py --url "http://127.0.0.1:$PORT" --image "$PHOTO" \
+    --ws-clients "${LOAD_WS:-6}" --flooders "${LOAD_FLOOD:-2}" --post-clients "${LOAD_POST:-4}" \
+    --seconds "${LOAD_SECONDS:-60}" --pid "$SPID" --json "$OUT/load.json" > "$OUT/load.out" 2>&1
+  echo "$?" > "$OUT/load.rc"
+  curl -sf "http://127.0.0.1:$PORT/health" > "$OUT/load-health.json"; echo "$?" > "$OUT/load-health.rc"
+  kill -0 "$SPID" 2>/dev/null && echo alive > "$OUT/load-server.txt" || echo dead > "$OUT/load-server.txt"
+  kill "$SPID"; wait "$SPID" 2>/dev/null
+  echo "$?" > "$OUT/load-server-exit.txt"
+  grep -ciE "panicked" "$OUT/serve.log" > "$OUT/load-panics.txt"
+  set -e
+fi
 
 # ---- kill -9 during training ---------------------------------------------------------------------
 log "kill -9 training test"
 if [ -n "${KILL_FROM:-}" ]; then
   # Reuse the output of an earlier `scripts/killtest.sh > OUT.md 2> OUT.log` run (the doc says so).
   cp "$KILL_FROM.md" "$OUT/killtest.md"
-  tail -1 "$KILL_FROM.log" | grep -q PASS && echo 0 > "$OUT/killtest.rc" || echo 1 > "$OUT/killtest.rc"
+  grep -q '\] PASS$' "$KILL_FROM.log" && echo 0 > "$OUT/killtest.rc" || echo 1 > "$OUT/killtest.rc"
   echo "$KILL_FROM (run at $(date -u -r "$KILL_FROM.md" +%Y-%m-%dT%H:%MZ))" > "$OUT/killtest.from"
 elif [ "${KILL:-1}" = 1 ]; then
   set +e

@@ -38,12 +38,19 @@ w("Regenerated from scratch by `scripts/bench.sh` (this whole file; the numbers 
 w("printed, raw JSON kept in its output folder). "
   f"Run {machine.get('date', '?')} at commit {machine.get('commit', '?')}, release build.")
 w("")
-w(f"**Machine: {machine.get('cores', '?')} cores ({machine.get('cpu', '?')}), shared.** Load average "
+busy = machine.get("others", "").strip()
+try:
+    idle = not busy and float(machine.get("load_before", "9").split()[0]) < 1.5
+except ValueError:
+    idle = False
+w(f"**Machine: {machine.get('cores', '?')} cores ({machine.get('cpu', '?')}).** Load average "
   f"before {machine.get('load_before', '?')}, after {machine.get('load_after', '?')}; busy processes at the "
-  f"start: {machine.get('others', '') or 'none'}. A long model-training run and other builds used the same "
-  "cores during these measurements, so absolute numbers are pessimistic and noisy; the comparisons "
-  "are **ratios of runs alternated in the same script** (moodlens, then the peer, round after round), "
-  "which share the same contention. Every command ran under `nice -n 5` with 2 threads "
+  f"start: {busy or 'none'}. "
+  + ("Nothing else ran during the measurements. " if idle else
+     "Other work used the same cores during these measurements, so absolute numbers are pessimistic and "
+     "noisy. ")
+  + "The comparisons are **ratios of runs alternated in the same script** (moodlens, then the peer, round "
+  "after round). Every command ran under `nice -n 5` with 2 threads "
   "(`RAYON_NUM_THREADS=2`, OpenCV 2 threads, TensorFlow/PyTorch intra-op 2).")
 notes = os.path.join(D, "NOTES.md")
 if os.path.exists(notes):
@@ -144,26 +151,37 @@ w("")
 
 w("## Training throughput (forward + backward + Adam, batch 64, random 48x48 inputs)")
 w("")
-tb, tk = rounds("train-burn"), rounds("train-keras")
-w("`moodlens bench --train` (burn 0.22 Flex, the compact net, autodiff) vs `scripts/peer/torch_train.py` "
+tb, tk, tt = rounds("train-burn"), rounds("train-keras"), rounds("train-tch")
+w("`moodlens bench --train` (burn 0.22, the compact net, autodiff; Flex, and libtorch through `--backend tch` "
+  "when the script found a `--features tch` build) vs `scripts/peer/torch_train.py` "
   f"(PyTorch {tr_t[0]['torch'] if tr_t else '?'} CPU, same layers) vs Keras `fit`; 3 warm-up steps, "
   "20 timed steps, alternated per round.")
 w("")
-w("| round | burn Flex img/s | PyTorch img/s | Keras img/s | burn / PyTorch |")
-w("|---|---|---|---|---|")
-ratios = []
+w("| round | burn Flex img/s | burn tch img/s | PyTorch img/s | Keras img/s | Flex / PyTorch | tch / PyTorch |")
+w("|---|---|---|---|---|---|---|")
+ratios, tch_ratios = [], []
 for i, b in enumerate(tb):
     t = tr_t[i] if i < len(tr_t) else None
     k = tk[i] if i < len(tk) else None
+    c = tt[i] if i < len(tt) else None
+    ips = lambda x: f"{x['images_per_second']:.1f}" if x else "–"
     r = b["images_per_second"] / t["images_per_second"] if t else None
+    rc = c["images_per_second"] / t["images_per_second"] if t and c else None
     if r:
         ratios.append(r)
-    w(f"| {i + 1} | {b['images_per_second']:.1f} | {t['images_per_second']:.1f} | "
-      f"{k['images_per_second']:.1f} | {r:.2f}x |" if t and k else f"| {i+1} | {b['images_per_second']:.1f} | – | – | – |")
+    if rc:
+        tch_ratios.append(rc)
+    w(f"| {i + 1} | {ips(b)} | {ips(c)} | {ips(t)} | {ips(k)} | "
+      f"{f'{r:.2f}x' if r else '–'} | {f'{rc:.2f}x' if rc else '–'} |")
 w("")
-w("burn's libtorch (`tch`) backend: `moodlens train --backend tch` exists behind the `tch` cargo feature "
-  "(see /work/shared/BURN-0.22.md: on an idle machine Flex 0.46x, tch 0.79x of PyTorch); it was not rebuilt "
-  "and measured here (a `tch` build costs about 8.5 more minutes of the shared 2 cores), so Flex stays the default.")
+if tch_ratios and ratios:
+    best = "tch" if med(tch_ratios) > med(ratios) else "Flex"
+    w(f"Median over rounds: Flex {med(ratios):.2f}x and tch {med(tch_ratios):.2f}x of PyTorch's throughput. "
+      f"The faster backend here is **{best}**; `moodlens train --backend tch` needs a build with "
+      "`--features tch` against a pip-installed torch 2.9 (docs/MODEL.md), so the default build stays on Flex.")
+elif ratios:
+    w(f"Median over rounds: Flex {med(ratios):.2f}x of PyTorch's throughput. The `tch` backend was not measured "
+      "in this run (set TCH_BIN to a `--features tch` build of moodlens).")
 w("")
 
 w("## Accuracy (FER-2013 PrivateTest, 3,589 images)")
@@ -171,10 +189,13 @@ w("")
 ev = load("eval.json") or {}
 w("| model | PrivateTest accuracy | source |")
 w("|---|---|---|")
+evt = load("eval-tta.json") or {}
 if "accuracy" in ev:
-    w(f"| moodlens embedded (compact, interim weights) | {100 * ev['accuracy']:.2f}% (macro F1 {ev.get('macro_f1', 0):.3f}, n={ev.get('n')}) | `moodlens eval --split private-test --json`, this run |")
+    w(f"| moodlens embedded (compact, shipped weights) | {100 * ev['accuracy']:.2f}% (macro F1 {ev.get('macro_f1', 0):.3f}, n={ev.get('n')}) | `moodlens eval --split private-test --json`, this run |")
 else:
     w("| moodlens embedded | – (eval failed in this run) | |")
+if "accuracy" in evt:
+    w(f"| moodlens embedded, flip TTA | {100 * evt['accuracy']:.2f}% (macro F1 {evt.get('macro_f1', 0):.3f}) | `moodlens eval --split private-test --tta --json`, this run |")
 w("| mobilenetv2, efficientnetb0, seed-ensemble | not trained yet | |")
 w("| mini-Xception | 66% | published |")
 w("| VGG-style single network | 73.28% | published |")
@@ -219,7 +240,7 @@ def mark(ok):
 if one:
     w(f"- ≥ 3x the Python pipeline's fps: one face {one['r1']:.2f}x (full scan {one['r2']:.2f}x), "
       f"three faces {three.get('r1', float('nan')):.2f}x: {mark(one['r1'] >= 3 and three.get('r1', 0) >= 3)}.")
-    w(f"- ≥ 60 fps with one face on 2 cores: {one['ml']:.1f} fps (median, contended): {mark(one['ml'] >= 60)}.")
+    w(f"- ≥ 60 fps with one face on 2 cores: {one['ml']:.1f} fps (median): {mark(one['ml'] >= 60)}.")
 if lat_ml:
     b1 = next(x for x in lat_ml if x["batch"] == 1)
     w(f"- Classifier ≤ 2 ms per face: {b1['median_ms_per_face']:.2f} ms at batch 1: {mark(b1['median_ms_per_face'] <= 2)}.")
@@ -252,8 +273,9 @@ if lat_ml:
     w(f"- Classifier latency: {b1['median_ms_per_face']:.2f} ms per face at batch 1 on burn Flex. "
       "/work/shared/BURN-0.22.md measured the same net on an idle machine at 6.1-6.6 ms (Flex), 3.4-4.0 ms "
       "(burn tch) and 2.7-2.9 ms (PyTorch) per image at batch 1, so <= 2 ms is out of reach of the burn backends "
-      "on these CPUs, even idle; the measured cause is the backend's convolution speed at batch 1, plus the "
-      "contention here.")
-w("- All numbers are from a machine whose 2 cores were shared with a running training job; "
-  "on an idle machine absolute fps are higher (docs/VISION.md measured the vision stages alone).")
+      "on these CPUs, even idle; the measured cause is the backend's convolution speed at batch 1 "
+      "(the network costs about 0.23 GFLOP per face).")
+if not idle:
+    w("- These numbers come from a machine whose 2 cores were shared with other work; on an idle machine "
+      "absolute fps are higher.")
 print("\n".join(lines))

@@ -1,4 +1,5 @@
 """Writes docs/RELIABILITY.md (to stdout) from what `scripts/reliability.sh` left in DIR."""
+import json
 import os
 import sys
 
@@ -53,6 +54,11 @@ desc = {
     "fuzz_import": ("`crates/recommend/tests/fuzz_import.rs`: `import_tmdb_csv`, `import_spotify_csv`, "
                     "`import_movielens` on generated rows (numbers, NaN/inf/1e309, quotes, dates) and raw bytes",
                     "96 x 3"),
+    "fuzz_api": ("`crates/web/tests/fuzz_api.rs`: a real `moodlens serve` on loopback: arbitrary query strings "
+                 "for `/api/recommend` and `/api/history`, arbitrary bodies for `/api/feedback` and "
+                 "`/api/detect` (raw and multipart; random bytes, mutated and truncated photos), arbitrary "
+                 "WebSocket text and binary messages; every answer must be 2xx or a 4xx with a JSON error, "
+                 "and `/health` must answer afterwards", "96 x 2 + 48 + 64"),
 }
 fuzz_rows = open(os.path.join(D, "fuzz.tsv")).read().splitlines()
 if not fuzz_rows:
@@ -62,8 +68,41 @@ for line in fuzz_rows:
     d, c = desc.get(name, (name, "?"))
     w(f"| {name} | {d} | {c} | {rc} | {ms} | {esc(res)} |")
 w("")
-w("API request parsing (`moodlens serve`: WebSocket frames and `POST /api/detect` bodies): not covered "
-  "yet; the server is built on another branch. `scripts/peer/loadtest.py` is ready for the load test.")
+w("## Loopback load test of `moodlens serve`")
+w("")
+lj = os.path.join(D, "load.json")
+if os.path.exists(lj):
+    L = json.load(open(lj))
+    photo = os.path.basename(open(os.path.join(D, "load-photo.txt")).read().strip())
+    rd = lambda x: "–" if x is None else f"{x:.1f}"
+    c = L["clients"]
+    w(f"`scripts/peer/loadtest.py` against `moodlens serve --offline` (release binary, default limits: 2 workers, "
+      f"8 live sessions) for {L['seconds']:.0f} s: {c['ws']} WebSocket clients each streaming a real photo "
+      f"({photo}) "
+      f"as JPEG frames at up to 15 fps and waiting for each reply, {c['flooders']} clients flooding frames as "
+      f"fast as the socket takes them, and {c['post']} clients posting the photo to `/api/detect` in a loop. "
+      "Server RSS sampled every second.")
+    w("")
+    w("| measure | value |")
+    w("|---|---|")
+    ws, fl, po, rss = L["ws"], L["flood"], L["post"], L["rss_mib"]
+    w(f"| WebSocket frames sent / replies / timeouts (5 s) | {ws['sent']} / {ws['replies']} / {ws['timeouts']} |")
+    w(f"| WebSocket reply latency p50 / p99 | {rd(ws['p50_ms'])} ms / {rd(ws['p99_ms'])} ms |")
+    dropped = fl["dropped_fraction"]
+    w(f"| flood: frames sent / replies received | {fl['sent']} / {fl['received']} "
+      f"({'–' if dropped is None else f'{dropped * 100:.1f}% dropped, not queued'}) |")
+    w(f"| `/api/detect` requests / status codes | {po['requests']} / {po['codes']} |")
+    w(f"| `/api/detect` latency p50 / p99 | {rd(po['p50_ms'])} ms / {rd(po['p99_ms'])} ms |")
+    w(f"| server RSS first / median / max | {rss['first']} / {rss['median']} / {rss['max']} MiB |")
+    w(f"| client errors | {L['error_count']} {('(' + '; '.join(L['errors'][:3]) + ')') if L['errors'] else ''} |")
+    rd_ = lambda f: open(os.path.join(D, f)).read().strip() if os.path.exists(os.path.join(D, f)) else "?"
+    w(f"| server alive after the test / `/health` answered / panics in its log | {rd_('load-server.txt')} / "
+      f"{'yes' if rd_('load-health.rc') == '0' else 'no'} / {rd_('load-panics.txt')} |")
+    w("")
+    w(f"Load test exit code: {rd_('load.rc')} ({'pass' if rd_('load.rc') == '0' else 'FAIL'}: the tool fails when "
+      "the server died, a request failed on the connection, or RSS more than doubled).")
+else:
+    w("(the load test did not run: LOAD=0)")
 w("")
 w("## kill -9 during training")
 w("")

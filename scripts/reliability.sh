@@ -24,6 +24,12 @@ if [ "${NO_BUILD:-0}" != 1 ]; then
   "${NICE[@]}" cargo build --release -q -p moodlens
 fi
 B=$ROOT/target/release/moodlens
+{
+  echo "cores=$(nproc)"
+  echo "load_before=$(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "date=$(date -u +%Y-%m-%dT%H:%MZ)"
+  echo "commit=$(git rev-parse --short HEAD)$(git diff --quiet || echo '+dirty')"
+} > "$OUT/machine.txt"
 PHOTOS=("$DATA"/realfaces/happy/*.jpg)
 PHOTO=${PHOTOS[0]}
 F=$OUT/inputs

@@ -14,9 +14,15 @@ def esc(s):
 
 w("# Reliability")
 w("")
+mt = os.path.join(D, "machine.txt")
+machine = dict(l.strip().split("=", 1) for l in open(mt) if "=" in l) if os.path.exists(mt) else {}
 w("Regenerated from scratch by `scripts/reliability.sh` (bad inputs through the real release binary, "
-  "the proptest fuzz targets, and `scripts/killtest.sh`); every row below is what that run printed. "
-  "Machine: 2 shared cores (a training run in parallel), commands under `nice -n 5`.")
+  "the proptest fuzz targets, a loopback load test of `moodlens serve`, and `scripts/killtest.sh`); every "
+  "row below is what that run printed. "
+  + (f"Run {machine.get('date', '?')} at commit {machine.get('commit', '?')} on {machine.get('cores', '?')} "
+     f"cores (load average at the start {machine.get('load_before', '?')}); " if machine else
+     "Machine: 2 cores (this run did not record its load); ")
+  + "commands under `nice -n 5`.")
 notes = os.path.join(D, "NOTES.md")
 if os.path.exists(notes):
     w("")
@@ -106,9 +112,12 @@ else:
 w("")
 w("## kill -9 during training")
 w("")
-w("`scripts/killtest.sh`: `moodlens train --data ../shared/data/fer2013/fer2013.csv.gz --limit 50 --epochs 3` "
-  "killed with SIGKILL at random moments and the moment `checkpoint.tmp/` appears (a checkpoint being "
-  "written), restarted with `--resume` after every kill (fresh when no checkpoint existed yet).")
+w("`scripts/killtest.sh`: `moodlens train --data ../shared/data/fer2013/fer2013.csv.gz --limit 200 --epochs 4` "
+  "run once uninterrupted (the reference, which also times the run), then killed with SIGKILL at random "
+  "moments (uniform over the time its remaining epochs should take) and the moment `checkpoint.tmp/` "
+  "appears (a checkpoint being written), restarted with `--resume` after every kill (fresh when no "
+  "checkpoint existed yet). It passes when every restart loaded its checkpoint, the run completed, at "
+  "least one kill landed inside the run, and the per-epoch history equals the reference's exactly.")
 w("")
 try:
     if os.path.exists(os.path.join(D, "killtest.from")):

@@ -53,7 +53,14 @@ pub fn device(b: Backend, gpu: usize) -> Result<Device> {
         Backend::Tch => Ok(Device::libtorch()),
         #[cfg(feature = "tch")]
         #[allow(deprecated)]
-        Backend::TchCuda => Ok(Device::libtorch_cuda(gpu)),
+        Backend::TchCuda => {
+            // libtorch panics on the first tensor when the device is missing: check first.
+            let n = tch::Cuda::device_count();
+            if gpu as i64 >= n {
+                bail!("--backend tch-cuda --gpu {gpu}: libtorch sees {n} CUDA device(s) (is a GPU present, and is the torch behind LD_LIBRARY_PATH a CUDA build?)");
+            }
+            Ok(Device::libtorch_cuda(gpu))
+        }
         #[cfg(not(feature = "tch"))]
         Backend::Tch | Backend::TchCuda => bail!("this moodlens was built without the `tch` feature (cargo build --release --features tch; see docs/MODEL.md)"),
         #[cfg(feature = "cuda")]

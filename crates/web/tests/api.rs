@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{happy_photos, json_of, refused_as_too_large, server_in};
+use common::{connect_ws, happy_photos, json_of, next_json, refused_as_too_large, server_in, LAST};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use std::io::{Read, Write};
@@ -340,25 +340,6 @@ fn exposure_warning_only_off_loopback() {
     assert!(w.contains("warning"));
 }
 
-static LAST: std::sync::Mutex<String> = std::sync::Mutex::new(String::new());
-
-async fn next_json(
-    ws: &mut (impl StreamExt<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin),
-) -> Value {
-    loop {
-        let m = tokio::time::timeout(std::time::Duration::from_secs(60), ws.next())
-            .await
-            .unwrap_or_else(|_| panic!("no message in time (last sent: {})", LAST.lock().unwrap()))
-            .expect("open")
-            .expect("message");
-        match m {
-            Message::Text(t) => return serde_json::from_str(t.as_str()).expect("JSON"),
-            Message::Ping(_) | Message::Pong(_) => continue,
-            other => panic!("unexpected message {other:?}"),
-        }
-    }
-}
-
 #[test]
 fn websocket_session() {
     let dir = tempfile::tempdir().unwrap();
@@ -380,11 +361,7 @@ fn websocket_session() {
             other => panic!("expected 403, got {other:?}"),
         }
 
-        let mut req = ws_url.as_str().into_client_request().unwrap();
-        req.headers_mut().insert("Origin", url.parse().unwrap());
-        let (mut ws, _) = tokio_tungstenite::connect_async(req)
-            .await
-            .expect("connect");
+        let mut ws = connect_ws(&srv).await;
         let hello = next_json(&mut ws).await;
         assert_eq!(hello["type"], "hello");
         assert_eq!(hello["max_message_bytes"], 512 * 1024);

@@ -7,14 +7,13 @@
 
 mod common;
 
-use common::{happy_photos, json_of, server_in};
-use futures_util::{SinkExt, StreamExt};
+use common::{connect_ws, happy_photos, json_of, next_json, server_in, LAST};
+use futures_util::SinkExt;
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, TestRunner};
 use std::cell::Cell;
 use std::time::Duration;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
 fn agent() -> ureq::Agent {
@@ -241,7 +240,6 @@ fn detect_bodies_never_break_the_server() {
 fn websocket_messages_never_break_the_server() {
     let dir = tempfile::tempdir().unwrap();
     let srv = server_in(dir.path(), |_, l| l.max_ws_message_bytes = 64 * 1024);
-    let ws_url = format!("ws://{}/ws", srv.addr);
     let msg = prop_oneof![
         any::<String>().prop_map(Message::from),
         (
@@ -263,19 +261,8 @@ fn websocket_messages_never_break_the_server() {
         .build()
         .unwrap();
     rt.block_on(async {
-        let mut req = ws_url.as_str().into_client_request().unwrap();
-        req.headers_mut()
-            .insert("Origin", format!("http://{}", srv.addr).parse().unwrap());
-        let (mut ws, _) = tokio_tungstenite::connect_async(req)
-            .await
-            .expect("websocket connects");
-        let next_json = |m: Option<Result<Message, _>>| -> serde_json::Value {
-            match m {
-                Some(Ok(Message::Text(t))) => serde_json::from_str(t.as_str()).expect("JSON reply"),
-                other => panic!("expected a JSON text reply, got {other:?}"),
-            }
-        };
-        let hello = next_json(ws.next().await);
+        let mut ws = connect_ws(&srv).await;
+        let hello = next_json(&mut ws).await;
         assert_eq!(hello["type"], "hello");
         // proptest's runner is synchronous: generate the messages first, then send them in order
         let mut msgs = Vec::new();
@@ -285,11 +272,9 @@ fn websocket_messages_never_break_the_server() {
         let mut replies = 0;
         for m in msgs {
             let shown = format!("{m:?}");
+            *LAST.lock().unwrap() = shown.clone();
             ws.send(m).await.unwrap();
-            let reply = tokio::time::timeout(Duration::from_secs(60), ws.next())
-                .await
-                .unwrap_or_else(|_| panic!("no reply to {shown}"));
-            let v = next_json(reply);
+            let v = next_json(&mut ws).await;
             assert!(
                 v["type"].is_string(),
                 "reply without a type to {shown}: {v}"

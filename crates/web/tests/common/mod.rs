@@ -69,3 +69,41 @@ pub fn refused_as_too_large(r: Result<ureq::Response, ureq::Error>) {
         }
     }
 }
+
+/// Messages sent last on a test WebSocket, shown when no reply comes.
+pub static LAST: std::sync::Mutex<String> = std::sync::Mutex::new(String::new());
+
+pub type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Opens the server's WebSocket as the page it serves would (its own Origin).
+pub async fn connect_ws(srv: &RunningServer) -> Ws {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut req = format!("ws://{}/ws", srv.addr)
+        .into_client_request()
+        .unwrap();
+    req.headers_mut()
+        .insert("Origin", srv.url().parse().unwrap());
+    tokio_tungstenite::connect_async(req)
+        .await
+        .expect("websocket connects")
+        .0
+}
+
+/// The next JSON text message (pings and pongs skipped), within 60 s; anything else fails.
+pub async fn next_json(ws: &mut Ws) -> serde_json::Value {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    loop {
+        let m = tokio::time::timeout(std::time::Duration::from_secs(60), ws.next())
+            .await
+            .unwrap_or_else(|_| panic!("no message in time (last sent: {})", LAST.lock().unwrap()))
+            .expect("open")
+            .expect("message");
+        match m {
+            Message::Text(t) => return serde_json::from_str(t.as_str()).expect("JSON"),
+            Message::Ping(_) | Message::Pong(_) => continue,
+            other => panic!("unexpected message {other:?}"),
+        }
+    }
+}

@@ -615,12 +615,12 @@ pub fn run_live<C: EmotionClassifier>(
     let t0 = Instant::now();
     let mut frames = 0u64;
     let mut dropped = 0u64;
-    while let Some((mut frame, r)) = pipeline.step(src.as_mut())? {
+    pipeline.run(src.as_mut(), |frame, r| {
         frames += 1;
         dropped = r.dropped_so_far;
         if args.headless {
             if args.json {
-                serde_json::to_writer(&mut *out, &LiveFrameLine::from_result(&r))?;
+                serde_json::to_writer(&mut *out, &LiveFrameLine::from_result(r))?;
                 writeln!(out)?;
             } else {
                 let faces: Vec<String> =
@@ -637,7 +637,7 @@ pub fn run_live<C: EmotionClassifier>(
             }
         }
         if writer.is_some() || !args.headless {
-            draw(&mut frame.image, &r)?;
+            draw(&mut frame.image, r)?;
         }
         if let Some(w) = writer.as_mut() {
             w.write(&frame.image)?;
@@ -646,13 +646,11 @@ pub fn run_live<C: EmotionClassifier>(
             highgui::imshow(WINDOW, &frame.image)?;
             let key = highgui::wait_key(1)?;
             if key == 'q' as i32 || key == 'Q' as i32 || key == 27 {
-                break;
+                return Ok(false);
             }
         }
-        if args.max_frames.is_some_and(|m| frames >= m) {
-            break;
-        }
-    }
+        Ok(args.max_frames.is_none_or(|m| frames < m))
+    })?;
     let dropped = dropped.max(src.dropped());
     if !args.headless {
         let _ = highgui::destroy_window(WINDOW);
@@ -853,14 +851,15 @@ pub fn run_bench<C: EmotionClassifier>(
     )?;
     let (mut w, mut h, mut one, mut faces) = (0, 0, 0u64, 0u64);
     let t0 = Instant::now();
-    while let Some((_, r)) = pipeline.step(src.as_mut())? {
+    pipeline.run(src.as_mut(), |_, r| {
         w = r.width;
         h = r.height;
         if r.faces.len() == 1 {
             one += 1;
         }
         faces += r.faces.len() as u64;
-    }
+        Ok(true)
+    })?;
     let seconds = t0.elapsed().as_secs_f64();
     let times = *pipeline.times();
     let report = BenchReport {

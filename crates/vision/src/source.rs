@@ -24,8 +24,8 @@ pub struct Frame {
     pub image: Mat,
 }
 
-/// A stream of frames.
-pub trait FrameSource {
+/// A stream of frames (`Send`: [`crate::Pipeline::run`] reads it on a second thread).
+pub trait FrameSource: Send {
     /// The next frame, `Ok(None)` at the end.
     fn next_frame(&mut self) -> Result<Option<Frame>>;
     /// Frames skipped so far because processing fell behind (live camera, real-time pace).

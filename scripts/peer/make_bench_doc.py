@@ -293,6 +293,6 @@ if not idle:
     w("- These numbers come from a machine whose 2 cores were shared with other work; on an idle machine "
       "absolute fps are higher.")
 else:
-    w("- Absolute times vary with the host between runs (the same classifier call measured 4.9 ms and 6.4 ms "
-      "at batch 1 in two runs of this script on the same evening); the ratios are taken within a run.")
+    w("- Absolute times vary with the host between runs (a shared VM: the same binary's classifier latency "
+      "differs from run to run); the ratios are taken within a run, alternating the pipelines.")
 print("\n".join(lines))

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Installs the system packages the build needs (OpenCV with headers, clang/libclang for the opencv
-# crate's binding generator, pkg-config, fontconfig + a font for the plots) and the web app's end-to-end tests need (chromium,
-# chromium-driver) when any is missing. Idempotent; Debian/Ubuntu (apt).
+# crate's binding generator, pkg-config) and the tests need (chromium and chromium-driver for the web
+# app's end-to-end tests; opencv-doc, whose sample photos are the face-free set of the detector
+# tests) when any is missing. Nothing here is read by the binary at run time. Idempotent;
+# Debian/Ubuntu (apt).
 set -euo pipefail
-pkgs=(libopencv-dev clang libclang-dev pkg-config libfontconfig1-dev fonts-dejavu-core chromium chromium-driver)
+pkgs=(libopencv-dev clang libclang-dev pkg-config opencv-doc chromium chromium-driver)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

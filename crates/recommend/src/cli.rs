@@ -546,44 +546,17 @@ pub const PLOT_LEGEND: &str =
 bottom strip: dominant mood (orange angry, olive disgust, purple fear, yellow happy, teal sad, \
 pink surprise, grey neutral)";
 
-/// Register a system sans-serif font for plot text (once). `MOODLENS_FONT` may name a TTF/OTF file.
-/// Without any font the plot is drawn without text.
+/// Registers the embedded DejaVu Sans (moodlens-common) as plotters' "sans-serif" (once): plots
+/// have text on any machine, and no system font folder is read.
 fn plot_font_available() -> bool {
     static FONT: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     *FONT.get_or_init(|| {
-        let mut candidates: Vec<PathBuf> = Vec::new();
-        if let Some(p) = std::env::var_os("MOODLENS_FONT") {
-            candidates.push(PathBuf::from(p));
-        }
-        for p in [
-            "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
-            "/usr/share/fonts/TTF/DejaVuSans.ttf",
-            "/usr/share/fonts/dejavu/DejaVuSans.ttf",
-            "/usr/share/fonts/dejavu-sans-fonts/DejaVuSans.ttf",
-            "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
-            "/usr/share/fonts/liberation-sans/LiberationSans-Regular.ttf",
-            "/usr/share/fonts/truetype/freefont/FreeSans.ttf",
-            "/System/Library/Fonts/Supplemental/Arial.ttf",
-            "C:\\Windows\\Fonts\\arial.ttf",
-        ] {
-            candidates.push(PathBuf::from(p));
-        }
-        for c in candidates {
-            if let Ok(bytes) = std::fs::read(&c) {
-                let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
-                if plotters::style::register_font(
-                    "sans-serif",
-                    plotters::style::FontStyle::Normal,
-                    bytes,
-                )
-                .is_ok()
-                {
-                    return true;
-                }
-            }
-        }
-        tracing::info!("no font found for plot text; set MOODLENS_FONT to a .ttf file");
-        false
+        plotters::style::register_font(
+            "sans-serif",
+            plotters::style::FontStyle::Normal,
+            moodlens_common::FONT_SANS_TTF,
+        )
+        .is_ok()
     })
 }
 

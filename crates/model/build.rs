@@ -7,4 +7,9 @@ fn main() {
     if p.is_file() {
         println!("cargo:rustc-cfg=moodlens_embedded_weights");
     }
+    println!("cargo:rerun-if-changed=weights/shipped.json");
+    println!("cargo:rustc-check-cfg=cfg(moodlens_embedded_card)");
+    if std::path::Path::new("weights/shipped.json").is_file() {
+        println!("cargo:rustc-cfg=moodlens_embedded_card");
+    }
 }

@@ -9,8 +9,10 @@ use moodlens_model::augment::AugmentConfig;
 use moodlens_model::dataset::{self, DEFAULT_MAX_BAD_FRACTION};
 use moodlens_model::fer_csv::Split;
 use moodlens_model::nets::Arch;
-use moodlens_model::train::{self, ClassWeighting, EpochRecord, Progress, Schedule, TrainConfig};
-use moodlens_model::{checkpoint, eval as meval};
+use moodlens_model::train::{
+    self, ClassWeighting, EpochRecord, Labels, Progress, Schedule, TrainConfig,
+};
+use moodlens_model::{checkpoint, eval as meval, ferplus};
 use std::path::PathBuf;
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -124,8 +126,59 @@ pub struct TrainArgs {
     /// Train ImageNet-initialised backbones too.
     #[arg(long)]
     pub no_freeze: bool,
+    /// Training labels: fer2013 (original), ferplus (the FER+ crowd's vote distribution) or mix:A
+    /// (A x original + (1-A) x votes). Example: --labels mix:0.25
+    #[arg(long, default_value = "fer2013", value_parser = parse_labels)]
+    pub labels: Labels,
+    /// The FER+ votes table (default: $MOODLENS_FERPLUS, else ferplus/ferplus_votes.csv beside the
+    /// FER-2013 data). Used for --labels ferplus|mix:A and to report FER+ validation accuracy.
+    #[arg(long, value_name = "CSV")]
+    pub ferplus: Option<PathBuf>,
     #[command(flatten)]
     pub backend: BackendArgs,
+}
+
+fn parse_labels(s: &str) -> Result<Labels, String> {
+    s.parse()
+}
+
+/// Attaches FER+ votes to `data` from `given` or the default location. `required`: fail when
+/// there is no table; otherwise go on without (and say so).
+fn attach_votes(
+    data: &mut dataset::FerData,
+    fer_path: &std::path::Path,
+    given: Option<&std::path::Path>,
+    required: bool,
+) -> Result<bool> {
+    let path = match given {
+        Some(p) => Some(p.to_path_buf()),
+        None => ferplus::default_votes_path(fer_path),
+    };
+    let Some(path) = path else {
+        if required {
+            bail!(
+                "no FER+ votes table found beside {} (pass --ferplus <ferplus_votes.csv>)",
+                fer_path.display()
+            );
+        }
+        return Ok(false);
+    };
+    let votes = ferplus::FerPlusVotes::load(&path)?;
+    let n = votes.attach(&mut data.samples);
+    tracing::info!(
+        "FER+ votes from {}: {} of {} images",
+        path.display(),
+        n,
+        data.samples.len()
+    );
+    if n == 0 {
+        bail!(
+            "{}: no image of {} matched the FER+ table (is it the same FER-2013 copy?)",
+            path.display(),
+            data.source
+        );
+    }
+    Ok(true)
 }
 
 fn parse_init(s: &str) -> Result<Vec<PathBuf>, String> {
@@ -207,7 +260,13 @@ fn load_data(path: &std::path::Path, limit: Option<usize>) -> Result<dataset::Fe
 
 pub fn train(a: TrainArgs) -> Result<()> {
     let device = a.backend.device()?;
-    let data = load_data(&a.data, a.limit)?;
+    let mut data = load_data(&a.data, a.limit)?;
+    attach_votes(
+        &mut data,
+        &a.data,
+        a.ferplus.as_deref(),
+        a.labels.needs_votes(),
+    )?;
     let train_set = data.split(Split::Training);
     let val_set = data.split(Split::PublicTest);
     if val_set.is_empty() {
@@ -231,6 +290,7 @@ pub fn train(a: TrainArgs) -> Result<()> {
         label_smoothing: a.label_smoothing,
         imagenet: a.init.clone().unwrap_or_default(),
         freeze_backbone: !a.no_freeze,
+        labels: a.labels,
     };
     if !config.imagenet.is_empty() && !config.arch.has_imagenet_backbone() {
         bail!(
@@ -281,18 +341,31 @@ pub struct EvalArgs {
     /// The weights to evaluate (default: the embedded model), and --tta.
     #[command(flatten)]
     pub model: crate::see::ModelArgs,
-    /// Print JSON (top-level "accuracy" in 0..1).
+    /// Print JSON (top-level "accuracy" in 0..1, "ferplus_accuracy", "ece").
     #[arg(long)]
     pub json: bool,
     #[arg(long)]
     pub limit: Option<usize>,
+    /// The FER+ votes table (default: $MOODLENS_FERPLUS, else ferplus/ferplus_votes.csv beside
+    /// the data); without one, only the original labels are scored.
+    #[arg(long, value_name = "CSV")]
+    pub ferplus: Option<PathBuf>,
+    /// Fit the calibration temperature on this split (use --split public-test) and write the model
+    /// card with it to FILE (e.g. crates/model/weights/shipped.json, or best.json beside --weights).
+    #[arg(long, value_name = "FILE")]
+    pub calibrate: Option<PathBuf>,
+    /// Write a reliability diagram (accuracy vs confidence, 15 bins) to this PNG.
+    #[arg(long, value_name = "PNG")]
+    pub reliability: Option<PathBuf>,
     #[command(flatten)]
     pub backend: BackendArgs,
 }
 
 pub fn eval(a: EvalArgs) -> Result<()> {
+    use moodlens_model::classifier::ModelCard;
     let device = a.backend.device()?;
-    let data = load_data(&a.data, a.limit)?;
+    let mut data = load_data(&a.data, a.limit)?;
+    let have_votes = attach_votes(&mut data, &a.data, a.ferplus.as_deref(), false)?;
     let split = match a.split {
         SplitArg::Training => Split::Training,
         SplitArg::PublicTest => Split::PublicTest,
@@ -302,38 +375,97 @@ pub fn eval(a: EvalArgs) -> Result<()> {
     if samples.is_empty() {
         bail!("{}: no images in split {:?}", data.source, split);
     }
-    let (model, weights_name) = match &a.model.weights {
-        Some(p) => (
-            checkpoint::load_weights(p, a.model.arch, &device)?.valid(),
-            p.display().to_string(),
-        ),
+    let (model, card, weights_name) = match &a.model.weights {
+        Some(p) => {
+            let card = ModelCard::read_for(p)?.unwrap_or_else(|| ModelCard::new(a.model.arch));
+            (
+                checkpoint::load_weights(p, card.arch, &device)?.valid(),
+                card,
+                p.display().to_string(),
+            )
+        }
         None => {
             let bytes = moodlens_model::Classifier::shipped_bytes()
                 .ok_or(moodlens_model::classifier::ClassifierError::NoEmbedded)?;
-            let arch = moodlens_model::classifier::SHIPPED_ARCH;
+            let card = ModelCard::shipped();
             (
-                checkpoint::load_weights_bytes(bytes, arch, &device)?.valid(),
-                format!("the embedded model ({arch})"),
+                checkpoint::load_weights_bytes(bytes, card.arch, &device)?.valid(),
+                card.clone(),
+                format!("the embedded model ({})", card.arch),
             )
         }
     };
     let bar = ProgressBar::new(samples.len() as u64);
-    let mut probs = Vec::with_capacity(samples.len());
+    let mut raw = Vec::with_capacity(samples.len());
     for chunk in samples.chunks(256) {
-        probs.extend(meval::predict_samples(
+        let faces: Vec<&[u8]> = chunk.iter().map(|s| s.pixels.as_slice()).collect();
+        raw.extend(meval::predict_pixels(
             &model,
-            chunk,
+            &faces,
             128,
             a.model.tta,
+            1.0,
             &device,
         ));
         bar.inc(chunk.len() as u64);
     }
     bar.finish_and_clear();
-    let m = meval::metrics(&probs, samples.iter().map(|s| s.label));
+    let card = match &a.calibrate {
+        Some(path) => {
+            let fitted = train::calibrate(card.arch, card.labels, &raw, &samples);
+            fitted.write_for_path(path)?;
+            eprintln!(
+                "calibration temperature {:.4} (against {}) written to {}",
+                fitted.temperature,
+                fitted.calibrated_on.as_deref().unwrap_or("?"),
+                path.display()
+            );
+            fitted
+        }
+        None => card,
+    };
+    let probs: Vec<_> = raw
+        .iter()
+        .map(|p| meval::temper(p, card.temperature))
+        .collect();
+    let labels: Vec<_> = samples.iter().map(|s| s.label).collect();
+    let m = meval::metrics(&probs, labels.iter().copied());
+    let ece_original = meval::ece(&probs, &labels, 15);
+    let fp = meval::ferplus_metrics(&probs, &samples).map(|(fm, left_out)| {
+        let (p, y): (Vec<_>, Vec<_>) = probs
+            .iter()
+            .zip(&samples)
+            .filter_map(|(p, s)| Some((*p, s.crowd?.majority?)))
+            .unzip();
+        (fm, left_out, meval::ece(&p, &y, 15), p, y)
+    });
+    // `ece` is measured against the labels the temperature was fitted on
+    let on_crowd = card.calibrated_on.as_deref() == Some("ferplus-majority");
+    let ece = match (&fp, on_crowd) {
+        (Some((_, _, e, _, _)), true) => *e,
+        _ => ece_original,
+    };
+    if let Some(png) = &a.reliability {
+        let (p, y) = match (&fp, on_crowd) {
+            (Some((_, _, _, p, y)), true) => (p.clone(), y.clone()),
+            _ => (probs.clone(), labels.clone()),
+        };
+        let bins = meval::reliability_bins(&p, &y, 15);
+        moodlens_model::plot::reliability_diagram(
+            &bins,
+            &format!("{} on {split:?}: ECE {ece:.4}", card.arch),
+            png,
+        )?;
+    }
     if a.json {
-        let v = serde_json::json!({
+        let mut v = serde_json::json!({
             "accuracy": m.accuracy,
+            "macro_recall": m.macro_recall,
+            "ece": ece,
+            "ece_original": ece_original,
+            "temperature": card.temperature,
+            "calibrated_on": card.calibrated_on,
+            "labels_trained": card.labels.to_string(),
             "split": format!("{split:?}"),
             "data": data.source,
             "weights": weights_name,
@@ -345,14 +477,37 @@ pub fn eval(a: EvalArgs) -> Result<()> {
             "labels": m.labels,
             "confusion": m.confusion,
         });
+        if let Some((fm, left_out, fece, _, _)) = &fp {
+            v["ferplus_accuracy"] = serde_json::json!(fm.accuracy);
+            v["ferplus_macro_recall"] = serde_json::json!(fm.macro_recall);
+            v["ferplus_ece"] = serde_json::json!(fece);
+            v["ferplus_n"] = serde_json::json!(fm.n);
+            v["ferplus_left_out"] = serde_json::json!(left_out);
+            v["ferplus_per_class"] = serde_json::json!(fm.per_class);
+            v["ferplus_confusion"] = serde_json::json!(fm.confusion);
+        }
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
         println!(
-            "{split:?} of {} with {weights_name}{}",
+            "{split:?} of {} with {weights_name}{} (temperature {:.3})",
             data.source,
-            if a.model.tta { " (flip TTA)" } else { "" }
+            if a.model.tta { " (flip TTA)" } else { "" },
+            card.temperature
         );
+        println!("\n== original FER-2013 labels ==");
         print!("{}", m.report());
+        println!("ECE (15 bins) {ece_original:.4}");
+        match &fp {
+            Some((fm, left_out, fece, _, _)) => {
+                println!("\n== FER+ majority labels ({} images; {left_out} left out: no votes, ties, contempt/unknown/not-a-face) ==", fm.n);
+                print!("{}", fm.report());
+                println!("ECE (15 bins) {fece:.4}");
+            }
+            None if !have_votes => println!(
+                "\n(no FER+ votes table found: FER+ accuracy not measured; --ferplus <csv>)"
+            ),
+            None => {}
+        }
     }
     Ok(())
 }

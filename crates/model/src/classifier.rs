@@ -16,6 +16,83 @@ pub const SHIPPED_ARCH: Arch = Arch::Compact;
 const SHIPPED: Option<&[u8]> = Some(include_bytes!("../weights/shipped.bpk"));
 #[cfg(not(moodlens_embedded_weights))]
 const SHIPPED: Option<&[u8]> = None;
+#[cfg(moodlens_embedded_card)]
+const SHIPPED_CARD: Option<&str> = Some(include_str!("../weights/shipped.json"));
+#[cfg(not(moodlens_embedded_card))]
+const SHIPPED_CARD: Option<&str> = None;
+
+/// What a weights file needs beside its tensors: its architecture, the labels it learned, and its
+/// calibration temperature. Written by `moodlens train` next to the weights as `<name>.json`
+/// (`best.bpk` → `best.json`); the shipped model's is `weights/shipped.json`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ModelCard {
+    pub arch: Arch,
+    /// Training labels.
+    #[serde(default)]
+    pub labels: crate::train::Labels,
+    /// Calibration temperature (`softmax(logits / T)`), fitted on PublicTest; 1 = uncalibrated.
+    #[serde(default = "one")]
+    pub temperature: f32,
+    /// The labels the temperature was fitted against (`fer2013` or `ferplus-majority`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calibrated_on: Option<String>,
+}
+
+fn one() -> f32 {
+    1.0
+}
+
+impl ModelCard {
+    pub fn new(arch: Arch) -> ModelCard {
+        ModelCard {
+            arch,
+            labels: Default::default(),
+            temperature: 1.0,
+            calibrated_on: None,
+        }
+    }
+
+    /// The card file of a weights file: the same name with `.json`.
+    pub fn path_for(weights: &Path) -> std::path::PathBuf {
+        weights.with_extension("json")
+    }
+
+    /// The card next to `weights`, if there is one.
+    pub fn read_for(weights: &Path) -> Result<Option<ModelCard>, ClassifierError> {
+        let p = Self::path_for(weights);
+        match std::fs::read_to_string(&p) {
+            Ok(t) => serde_json::from_str(&t)
+                .map(Some)
+                .map_err(|e| ClassifierError::BadCard {
+                    path: p.display().to_string(),
+                    reason: e.to_string(),
+                }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(ClassifierError::BadCard {
+                path: p.display().to_string(),
+                reason: e.to_string(),
+            }),
+        }
+    }
+
+    /// Writes the card next to `weights`.
+    pub fn write_for(&self, weights: &Path) -> std::io::Result<()> {
+        self.write_for_path(&Self::path_for(weights))
+    }
+
+    /// Writes the card to `path`.
+    pub fn write_for_path(&self, path: &Path) -> std::io::Result<()> {
+        let json = serde_json::to_string_pretty(self).map_err(std::io::Error::other)?;
+        std::fs::write(path, json + "\n")
+    }
+
+    /// The embedded model's card (architecture [`SHIPPED_ARCH`], temperature 1 without one).
+    pub fn shipped() -> ModelCard {
+        SHIPPED_CARD
+            .and_then(|t| serde_json::from_str(t).ok())
+            .unwrap_or_else(|| ModelCard::new(SHIPPED_ARCH))
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClassifierError {
@@ -23,6 +100,8 @@ pub enum ClassifierError {
     NoEmbedded,
     #[error(transparent)]
     Weights(#[from] CheckpointError),
+    #[error("{path}: not a usable model card ({reason})")]
+    BadCard { path: String, reason: String },
     #[error("face crop {index} has {len} bytes, expected {INPUT_SIZE}x{INPUT_SIZE} = {}", INPUT_SIZE * INPUT_SIZE)]
     BadCrop { index: usize, len: usize },
 }
@@ -36,6 +115,8 @@ pub struct Classifier {
     pub source: String,
     /// Average each face with its mirror image (2x the work).
     pub tta: bool,
+    /// Calibration temperature applied to the logits (from the model card).
+    pub temperature: f32,
 }
 
 impl Classifier {
@@ -53,24 +134,29 @@ impl Classifier {
     pub fn embedded() -> Result<Classifier, ClassifierError> {
         let bytes = SHIPPED.ok_or(ClassifierError::NoEmbedded)?;
         let device = Device::flex();
-        let model = checkpoint::load_weights_bytes(bytes, SHIPPED_ARCH, &device)?.valid();
+        let card = ModelCard::shipped();
+        let model = checkpoint::load_weights_bytes(bytes, card.arch, &device)?.valid();
         Ok(Classifier {
             model,
             device,
             source: "embedded".into(),
             tta: false,
+            temperature: card.temperature,
         })
     }
 
-    /// Weights of `arch` from a burnpack file written by `moodlens train`.
+    /// Weights from a burnpack file written by `moodlens train`: architecture and temperature from
+    /// its model card (`<name>.json`) when there is one, else `arch` and temperature 1.
     pub fn from_file(path: &Path, arch: Arch) -> Result<Classifier, ClassifierError> {
         let device = Device::flex();
-        let model = checkpoint::load_weights(path, arch, &device)?.valid();
+        let card = ModelCard::read_for(path)?.unwrap_or_else(|| ModelCard::new(arch));
+        let model = checkpoint::load_weights(path, card.arch, &device)?.valid();
         Ok(Classifier {
             model,
             device,
             source: path.display().to_string(),
             tta: false,
+            temperature: card.temperature,
         })
     }
 
@@ -83,6 +169,7 @@ impl Classifier {
             device,
             source: format!("untrained {arch}"),
             tta: false,
+            temperature: 1.0,
         }
     }
 
@@ -106,6 +193,7 @@ impl Classifier {
             faces,
             64,
             self.tta,
+            self.temperature,
             &self.device,
         ))
     }

@@ -127,13 +127,15 @@ pub fn class_counts<'a>(samples: impl IntoIterator<Item = &'a Sample>) -> [usize
 
 /// scikit-learn's "balanced" class weights: `n_samples / (n_classes * count_c)` over the classes
 /// present (absent classes get 1: they never occur in the loss, and the loss needs positive weights).
-pub fn balanced_class_weights(counts: &[usize; NUM_EMOTIONS]) -> [f32; NUM_EMOTIONS] {
-    let n: usize = counts.iter().sum();
-    let present = counts.iter().filter(|&&c| c > 0).count().max(1);
+/// Counts may be fractional: with soft targets (FER+ votes) a class's count is its summed target
+/// mass.
+pub fn balanced_class_weights(counts: &[f64; NUM_EMOTIONS]) -> [f32; NUM_EMOTIONS] {
+    let n: f64 = counts.iter().sum();
+    let present = counts.iter().filter(|&&c| c > 0.0).count().max(1);
     let mut w = [1f32; NUM_EMOTIONS];
     for (i, &c) in counts.iter().enumerate() {
-        if c > 0 {
-            w[i] = n as f32 / (present as f32 * c as f32);
+        if c > 0.0 {
+            w[i] = (n / (present as f64 * c)) as f32;
         }
     }
     w
@@ -151,9 +153,9 @@ mod tests {
     #[test]
     fn balanced_weights_match_sklearn() {
         // sklearn: n/(k*c) with n=100, k=2 classes present
-        let mut counts = [0usize; NUM_EMOTIONS];
-        counts[0] = 75;
-        counts[3] = 25;
+        let mut counts = [0f64; NUM_EMOTIONS];
+        counts[0] = 75.0;
+        counts[3] = 25.0;
         let w = balanced_class_weights(&counts);
         assert!((w[0] - 100.0 / 150.0).abs() < 1e-6);
         assert!((w[3] - 2.0).abs() < 1e-6);
@@ -165,7 +167,7 @@ mod tests {
     #[test]
     fn balanced_weights_on_fer_training_counts() {
         // counts from the data README (Training split)
-        let counts = [3995, 436, 4097, 7215, 4830, 3171, 4965];
+        let counts = [3995, 436, 4097, 7215, 4830, 3171, 4965].map(|c| c as f64);
         let w = balanced_class_weights(&counts);
         let expect_disgust = 28709.0 / (7.0 * 436.0);
         assert!((w[1] - expect_disgust).abs() < 1e-3);

@@ -26,12 +26,27 @@ impl Split {
     }
 }
 
+/// Where a sample came from, so that row- or file-aligned tables (FER+ votes) can be joined.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// 0-based data row of the Kaggle CSV (header not counted).
+    CsvRow(usize),
+    /// Path relative to the folder layout's root, `/`-separated (`train/happy/Training_1206.jpg`).
+    File(String),
+    /// Anything else (generated data, tests).
+    Other,
+}
+
 /// One 48x48 grayscale face with its label and split.
 #[derive(Debug, Clone)]
 pub struct Sample {
     pub pixels: Vec<u8>,
+    /// The original FER-2013 label.
     pub label: Emotion,
     pub split: Split,
+    pub origin: Origin,
+    /// FER+ crowd votes, when attached (see [`crate::ferplus`]).
+    pub crowd: Option<crate::ferplus::Crowd>,
 }
 
 /// A bad row: 1-based line number and why.
@@ -70,7 +85,7 @@ pub struct Loaded {
     pub bad: Vec<BadRow>,
 }
 
-fn parse_row(line: &str) -> Result<Sample, String> {
+fn parse_row(line: &str, row: usize) -> Result<Sample, String> {
     let mut parts = line.split(',');
     let (e, p, u) = match (parts.next(), parts.next(), parts.next(), parts.next()) {
         (Some(e), Some(p), Some(u), None) => (e, p, u),
@@ -101,6 +116,8 @@ fn parse_row(line: &str) -> Result<Sample, String> {
         pixels,
         label,
         split,
+        origin: Origin::CsvRow(row),
+        crowd: None,
     })
 }
 
@@ -127,7 +144,7 @@ pub fn read_csv<R: Read>(reader: R, name: &str, max_bad_fraction: f64) -> Result
         }
         let parsed = match std::str::from_utf8(&line) {
             Ok(l) if l.trim().is_empty() => continue,
-            Ok(l) => parse_row(l),
+            Ok(l) => parse_row(l, i),
             Err(_) => Err("not UTF-8 text".to_string()),
         };
         match parsed {

@@ -154,10 +154,19 @@ pub fn load_folders(
     for ((path, label, split), r) in files.into_iter().zip(results) {
         match r {
             Ok(pixels) => {
+                let rel = path
+                    .strip_prefix(root)
+                    .unwrap_or(&path)
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy())
+                    .collect::<Vec<_>>()
+                    .join("/");
                 out.samples.push(Sample {
                     pixels,
                     label,
                     split,
+                    origin: crate::fer_csv::Origin::File(rel),
+                    crowd: None,
                 });
                 out.paths.push(path);
             }

@@ -14,6 +14,7 @@ pub mod classifier;
 pub mod dataset;
 pub mod eval;
 pub mod fer_csv;
+pub mod ferplus;
 pub mod folders;
 pub mod imagenet;
 pub mod nets;

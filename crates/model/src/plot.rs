@@ -13,6 +13,22 @@ pub struct PlotError {
     pub msg: String,
 }
 
+/// Registers the embedded DejaVu Sans as plotters' "sans-serif" (once): no system font is read.
+fn use_embedded_font() {
+    static DONE: std::sync::Once = std::sync::Once::new();
+    DONE.call_once(|| {
+        if plotters::style::register_font(
+            "sans-serif",
+            FontStyle::Normal,
+            moodlens_common::FONT_SANS_TTF,
+        )
+        .is_err()
+        {
+            tracing::warn!("the embedded plot font did not load: plots will lack text");
+        }
+    });
+}
+
 fn err(path: &Path, e: impl std::fmt::Display) -> PlotError {
     PlotError {
         path: path.display().to_string(),
@@ -22,6 +38,7 @@ fn err(path: &Path, e: impl std::fmt::Display) -> PlotError {
 
 /// Dual-subplot PNG: accuracy (left) and loss (right), train vs validation, per epoch.
 pub fn training_curves(history: &[EpochRecord], path: &Path) -> Result<(), PlotError> {
+    use_embedded_font();
     if history.is_empty() {
         return Err(err(path, "no epochs to plot"));
     }
@@ -76,9 +93,19 @@ pub fn training_curves(history: &[EpochRecord], path: &Path) -> Result<(), PlotE
     root.present().map_err(|e| err(path, e))
 }
 
-/// Confusion-matrix heat map (rows: true class, columns: predicted), cells shaded by row-normalised
-/// rate and labelled with counts.
+/// Row label of the confusion-matrix chart at segment `y` (row 0 of the matrix is drawn on top).
+fn confusion_row_label(labels: &[&str], y: usize) -> String {
+    let k = labels.len();
+    labels
+        .get(k.wrapping_sub(1).wrapping_sub(y))
+        .map(|s| s.to_string())
+        .unwrap_or_default()
+}
+
+/// Confusion-matrix heat map (rows: true class, top to bottom in label order; columns: predicted),
+/// cells shaded by row-normalised rate and labelled with counts in their centres.
 pub fn confusion_matrix(m: &Metrics, title: &str, path: &Path) -> Result<(), PlotError> {
+    use_embedded_font();
     let k = m.labels.len();
     let root = BitMapBackend::new(path, (760, 700)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| err(path, e))?;
@@ -90,10 +117,13 @@ pub fn confusion_matrix(m: &Metrics, title: &str, path: &Path) -> Result<(), Plo
         .margin(16)
         .x_label_area_size(60)
         .y_label_area_size(90)
-        .build_cartesian_2d(0..k, 0..k)
+        .build_cartesian_2d((0..k).into_segmented(), (0..k).into_segmented())
         .map_err(|e| err(path, e))?;
+    let seg = |v: &SegmentValue<usize>| match v {
+        SegmentValue::CenterOf(i) | SegmentValue::Exact(i) => Some(*i),
+        SegmentValue::Last => None,
+    };
     let labels = m.labels.clone();
-    let labels2 = m.labels.clone();
     chart
         .configure_mesh()
         .disable_mesh()
@@ -101,15 +131,25 @@ pub fn confusion_matrix(m: &Metrics, title: &str, path: &Path) -> Result<(), Plo
         .y_desc("true")
         .x_labels(k)
         .y_labels(k)
-        .x_label_formatter(&|i| labels.get(*i).map(|s| s.to_string()).unwrap_or_default())
-        .y_label_formatter(&|i| {
-            labels2
-                .get(k.saturating_sub(1 + *i))
+        .x_label_formatter(&|v| {
+            seg(v)
+                .and_then(|i| labels.get(i))
                 .map(|s| s.to_string())
+                .unwrap_or_default()
+        })
+        .y_label_formatter(&|v| {
+            seg(v)
+                .map(|i| confusion_row_label(&labels, i))
                 .unwrap_or_default()
         })
         .draw()
         .map_err(|e| err(path, e))?;
+    let centre = TextStyle::from(("sans-serif", 18).into_font()).pos(
+        plotters::style::text_anchor::Pos::new(
+            plotters::style::text_anchor::HPos::Center,
+            plotters::style::text_anchor::VPos::Center,
+        ),
+    );
     for (t, row) in m.confusion.iter().enumerate() {
         let total: usize = row.iter().sum::<usize>().max(1);
         for (p, &c) in row.iter().enumerate() {
@@ -122,7 +162,10 @@ pub fn confusion_matrix(m: &Metrics, title: &str, path: &Path) -> Result<(), Plo
             );
             chart
                 .draw_series(std::iter::once(Rectangle::new(
-                    [(p, y), (p + 1, y + 1)],
+                    [
+                        (SegmentValue::Exact(p), SegmentValue::Exact(y)),
+                        (SegmentValue::Exact(p + 1), SegmentValue::Exact(y + 1)),
+                    ],
                     shade.filled(),
                 )))
                 .map_err(|e| err(path, e))?;
@@ -130,12 +173,71 @@ pub fn confusion_matrix(m: &Metrics, title: &str, path: &Path) -> Result<(), Plo
             chart
                 .draw_series(std::iter::once(Text::new(
                     format!("{c}"),
-                    (p, y + 1),
-                    ("sans-serif", 18).into_font().color(&color),
+                    (SegmentValue::CenterOf(p), SegmentValue::CenterOf(y)),
+                    centre.clone().color(&color),
                 )))
                 .map_err(|e| err(path, e))?;
         }
     }
+    root.present().map_err(|e| err(path, e))
+}
+
+/// Reliability diagram: per confidence bin, the accuracy (bars) against the diagonal of perfect
+/// calibration, with the bin counts. `bins` as from [`crate::eval::reliability_bins`].
+pub fn reliability_diagram(
+    bins: &[(f64, f64, usize)],
+    title: &str,
+    path: &Path,
+) -> Result<(), PlotError> {
+    use_embedded_font();
+    let n = bins.len().max(1);
+    let root = BitMapBackend::new(path, (640, 600)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| err(path, e))?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 20))
+        .margin(16)
+        .x_label_area_size(50)
+        .y_label_area_size(60)
+        .build_cartesian_2d(0f64..1f64, 0f64..1f64)
+        .map_err(|e| err(path, e))?;
+    chart
+        .configure_mesh()
+        .x_desc("confidence (top probability)")
+        .y_desc("accuracy")
+        .draw()
+        .map_err(|e| err(path, e))?;
+    let w = 1.0 / n as f64;
+    for (i, (acc, conf, count)) in bins.iter().enumerate() {
+        if *count == 0 {
+            continue;
+        }
+        let x0 = i as f64 * w;
+        chart
+            .draw_series(std::iter::once(Rectangle::new(
+                [(x0, 0.0), (x0 + w, *acc)],
+                RGBColor(70, 110, 200).mix(0.7).filled(),
+            )))
+            .map_err(|e| err(path, e))?;
+        chart
+            .draw_series(std::iter::once(Rectangle::new(
+                [(x0, *acc), (x0 + w, *conf)],
+                RGBColor(220, 60, 60).mix(0.25).filled(),
+            )))
+            .map_err(|e| err(path, e))?;
+        chart
+            .draw_series(std::iter::once(Text::new(
+                format!("{count}"),
+                (x0 + 0.1 * w, (acc.max(*conf) + 0.03).min(0.97)),
+                ("sans-serif", 11).into_font(),
+            )))
+            .map_err(|e| err(path, e))?;
+    }
+    chart
+        .draw_series(LineSeries::new(
+            [(0.0, 0.0), (1.0, 1.0)],
+            BLACK.stroke_width(1),
+        ))
+        .map_err(|e| err(path, e))?;
     root.present().map_err(|e| err(path, e))
 }
 
@@ -144,6 +246,18 @@ mod tests {
     use super::*;
     use crate::eval::metrics;
     use crate::Emotion;
+
+    #[test]
+    fn confusion_rows_are_labelled_top_to_bottom_in_label_order() {
+        let labels = [
+            "angry", "disgust", "fear", "happy", "sad", "surprise", "neutral",
+        ];
+        // segment 6 is the top row (true angry), segment 0 the bottom (true neutral)
+        assert_eq!(confusion_row_label(&labels, 6), "angry");
+        assert_eq!(confusion_row_label(&labels, 5), "disgust");
+        assert_eq!(confusion_row_label(&labels, 0), "neutral");
+        assert_eq!(confusion_row_label(&labels, 7), "");
+    }
 
     #[test]
     fn writes_pngs() {
@@ -155,6 +269,8 @@ mod tests {
                 train_accuracy: 0.2 * e as f64,
                 val_loss: 2.1 / e as f64,
                 val_accuracy: 0.18 * e as f64,
+                val_ferplus_accuracy: None,
+                val_selection: None,
                 lr: 1e-3,
                 seconds: 1.0,
             })
@@ -171,5 +287,9 @@ mod tests {
         confusion_matrix(&m, "test", &cm).unwrap();
         assert!(image::open(&cm).is_ok());
         assert!(training_curves(&[], &c).is_err());
+        let rd = dir.path().join("rel.png");
+        let bins = crate::eval::reliability_bins(&[p, p], &[Emotion::Happy, Emotion::Sad], 15);
+        reliability_diagram(&bins, "test", &rd).unwrap();
+        assert_eq!(image::open(&rd).unwrap().width(), 640);
     }
 }

@@ -7,14 +7,14 @@
 
 use crate::augment::{warp_into, AugmentConfig, Warp};
 use crate::checkpoint::{self, Checkpoint};
-use crate::dataset::{balanced_class_weights, class_counts};
+use crate::dataset::balanced_class_weights;
 use crate::eval::{self, Metrics};
 use crate::fer_csv::Sample;
 use crate::nets::{Arch, Net};
 use crate::{faces_tensor, INPUT_SIZE, NUM_EMOTIONS};
 use burn::module::Module;
-use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::{AdamConfig, GradientsParams};
+use burn::tensor::activation::log_softmax;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -71,6 +71,79 @@ impl std::str::FromStr for Schedule {
     }
 }
 
+/// Which labels the loss learns from.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Labels {
+    /// FER-2013's original one-hot labels.
+    #[default]
+    Fer2013,
+    /// The FER+ crowd's vote distribution over the seven emotions (cross-entropy against it);
+    /// images the crowd left out (no votes, unknown / not-a-face majority) are not trained on.
+    Ferplus,
+    /// `A` x the original one-hot label + `(1 - A)` x the FER+ vote distribution; images without
+    /// a usable vote distribution keep their one-hot label.
+    Mix(f32),
+}
+
+impl Labels {
+    /// The training target of a sample, `None` when the sample is left out.
+    pub fn target(&self, s: &Sample) -> Option<[f32; NUM_EMOTIONS]> {
+        let mut onehot = [0f32; NUM_EMOTIONS];
+        onehot[s.label.index()] = 1.0;
+        let dist = s.crowd.and_then(|c| c.distribution);
+        match (*self, dist) {
+            (Labels::Fer2013, _) => Some(onehot),
+            (Labels::Ferplus, d) => d,
+            (Labels::Mix(_), None) => Some(onehot),
+            (Labels::Mix(a), Some(d)) => {
+                let mut t = [0f32; NUM_EMOTIONS];
+                for i in 0..NUM_EMOTIONS {
+                    t[i] = a * onehot[i] + (1.0 - a) * d[i];
+                }
+                Some(t)
+            }
+        }
+    }
+
+    /// Whether the run needs FER+ votes attached to its samples.
+    pub fn needs_votes(&self) -> bool {
+        !matches!(self, Labels::Fer2013)
+    }
+}
+
+impl std::fmt::Display for Labels {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Labels::Fer2013 => f.write_str("fer2013"),
+            Labels::Ferplus => f.write_str("ferplus"),
+            Labels::Mix(a) => write!(f, "mix:{a}"),
+        }
+    }
+}
+
+impl std::str::FromStr for Labels {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "fer2013" => Ok(Labels::Fer2013),
+            "ferplus" => Ok(Labels::Ferplus),
+            _ => {
+                let a = s
+                    .strip_prefix("mix:")
+                    .ok_or_else(|| format!("unknown labels '{s}' (fer2013, ferplus, mix:A)"))?;
+                let a: f32 = a
+                    .parse()
+                    .map_err(|_| format!("mix:A needs a number A in 0..1, got '{a}'"))?;
+                if !(0.0..=1.0).contains(&a) {
+                    return Err(format!("mix:A needs A in 0..1, got {a}"));
+                }
+                Ok(Labels::Mix(a))
+            }
+        }
+    }
+}
+
 /// Everything that defines a training run. Stored in the checkpoint; `--resume` reuses it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainConfig {
@@ -91,6 +164,9 @@ pub struct TrainConfig {
     /// Freeze the backbones that were initialised from ImageNet weights.
     #[serde(default = "default_true")]
     pub freeze_backbone: bool,
+    /// Training labels (FER-2013, FER+ votes or a mix).
+    #[serde(default)]
+    pub labels: Labels,
 }
 
 fn default_true() -> bool {
@@ -112,6 +188,7 @@ impl Default for TrainConfig {
             label_smoothing: 0.0,
             imagenet: Vec::new(),
             freeze_backbone: true,
+            labels: Labels::Fer2013,
         }
     }
 }
@@ -125,7 +202,7 @@ impl TrainConfig {
         }
     }
 
-    pub fn class_weights(&self, counts: &[usize; NUM_EMOTIONS]) -> Option<[f32; NUM_EMOTIONS]> {
+    pub fn class_weights(&self, counts: &[f64; NUM_EMOTIONS]) -> Option<[f32; NUM_EMOTIONS]> {
         match self.class_weighting {
             ClassWeighting::None => None,
             ClassWeighting::Balanced => Some(balanced_class_weights(counts)),
@@ -203,7 +280,14 @@ pub struct EpochRecord {
     pub train_loss: f64,
     pub train_accuracy: f64,
     pub val_loss: f64,
+    /// Validation accuracy on the original FER-2013 labels.
     pub val_accuracy: f64,
+    /// Validation accuracy on the FER+ majority labels (when votes were attached).
+    #[serde(default)]
+    pub val_ferplus_accuracy: Option<f64>,
+    /// The number early stopping and best-epoch selection use (see [`selection_metric`]).
+    #[serde(default)]
+    pub val_selection: Option<f64>,
     /// Learning rate at the end of the epoch.
     pub lr: f64,
     pub seconds: f64,
@@ -238,6 +322,10 @@ pub enum TrainError {
     NoTrainingData,
     #[error("no validation samples")]
     NoValidationData,
+    #[error(
+        "no training image has a FER+ vote distribution: were the FER+ votes loaded (--ferplus)?"
+    )]
+    NoVotes,
     #[error(transparent)]
     Checkpoint(#[from] checkpoint::CheckpointError),
     #[error("the checkpoint in {dir} was made with {ckpt} training / {ckpt_val} validation samples, this data has {now} / {now_val}: pass the same --data/--limit to resume")]
@@ -313,6 +401,100 @@ pub fn make_batch(
     (x, y)
 }
 
+/// The model card of a trained model: temperature fitted on `val` (PublicTest) against the labels
+/// the run is judged on: the original ones for `fer2013`, the FER+ majority otherwise (when the
+/// samples carry votes). `probs` are the model's uncalibrated probabilities on `val`.
+pub fn calibrate(
+    arch: crate::nets::Arch,
+    labels: Labels,
+    probs: &[[f32; NUM_EMOTIONS]],
+    val: &[&Sample],
+) -> crate::classifier::ModelCard {
+    let crowd = labels.needs_votes() && val.iter().any(|s| s.crowd.is_some());
+    let (p, y): (Vec<[f32; NUM_EMOTIONS]>, Vec<crate::Emotion>) = if crowd {
+        probs
+            .iter()
+            .zip(val)
+            .filter_map(|(p, s)| Some((*p, s.crowd?.majority?)))
+            .unzip()
+    } else {
+        probs.iter().zip(val).map(|(p, s)| (*p, s.label)).unzip()
+    };
+    let mut card = crate::classifier::ModelCard::new(arch);
+    card.labels = labels;
+    card.temperature = eval::fit_temperature(&p, &y);
+    card.calibrated_on = Some(if crowd { "ferplus-majority" } else { "fer2013" }.into());
+    card
+}
+
+/// The training samples a run with `labels` learns from (all but those FER+ leaves out).
+fn usable<'a>(train: &[&'a Sample], labels: Labels) -> Vec<&'a Sample> {
+    train
+        .iter()
+        .copied()
+        .filter(|s| labels.target(s).is_some())
+        .collect()
+}
+
+/// Soft targets `[B,7]` (label-smoothed: `(1-e) t + e/7`), their argmax as Int labels for
+/// accuracy, and per-sample loss weights `sum_c w_c t_c` (`None` without class weights).
+pub fn soft_targets(
+    targets: &[[f32; NUM_EMOTIONS]],
+    class_weights: Option<&[f32; NUM_EMOTIONS]>,
+    smoothing: f32,
+    device: &Device,
+) -> (Tensor<2>, Tensor<1, Int>, Option<Tensor<2>>) {
+    let n = targets.len();
+    let e = smoothing.clamp(0.0, 1.0);
+    let mut t = Vec::with_capacity(n * NUM_EMOTIONS);
+    let mut y = Vec::with_capacity(n);
+    let mut w = Vec::with_capacity(n);
+    for row in targets {
+        t.extend(row.iter().map(|v| (1.0 - e) * v + e / NUM_EMOTIONS as f32));
+        y.push(eval::argmax(row) as i64);
+        if let Some(cw) = class_weights {
+            w.push(row.iter().zip(cw).map(|(v, c)| v * c).sum::<f32>());
+        }
+    }
+    let t = Tensor::<2>::from_data(TensorData::new(t, [n, NUM_EMOTIONS]), device);
+    let y = Tensor::<1, Int>::from_data(TensorData::new(y, [n]), device);
+    let w = class_weights.map(|_| Tensor::<2>::from_data(TensorData::new(w, [n, 1]), device));
+    (t, y, w)
+}
+
+/// Cross-entropy against soft targets, `-sum_c t_c log softmax(z)_c`, averaged over the batch; with
+/// per-sample weights, their weighted mean (PyTorch's convention for class-weighted losses). With
+/// one-hot targets this is the ordinary (label-smoothed, class-weighted) cross-entropy.
+pub fn soft_cross_entropy(
+    logits: Tensor<2>,
+    targets: Tensor<2>,
+    weights: Option<Tensor<2>>,
+) -> Tensor<1> {
+    let per = (targets * log_softmax(logits, 1)).sum_dim(1).neg(); // [B,1]
+    match weights {
+        None => per.mean(),
+        Some(w) => {
+            let total = w.clone().sum();
+            (per * w).sum() / total
+        }
+    }
+}
+
+/// What selects the best epoch and drives early stopping: validation accuracy on the labels the
+/// run learns (original labels for `fer2013`, the FER+ majority for `ferplus`, their mean for a
+/// mix). Without votes, the original-label accuracy.
+pub fn selection_metric(
+    labels: Labels,
+    original: f64,
+    ferplus: Option<eval::FerPlusAccuracy>,
+) -> f64 {
+    match (labels, ferplus) {
+        (Labels::Fer2013, _) | (_, None) => original,
+        (Labels::Ferplus, Some(f)) => f.accuracy,
+        (Labels::Mix(_), Some(f)) => (original + f.accuracy) / 2.0,
+    }
+}
+
 fn rng_for(seed: u64, epoch: usize, stream: u64) -> ChaCha8Rng {
     let mut r = ChaCha8Rng::seed_from_u64(seed ^ 0x6d6f_6f64_6c65_6e73);
     r.set_stream(stream);
@@ -353,12 +535,13 @@ pub fn train(
     let (mut model, mut optim, mut state) = if let (true, Some(found)) = (resume, existing.clone())
     {
         let ck: Checkpoint = found.load(&device)?;
-        if ck.state.n_train != train.len() || ck.state.n_val != val.len() {
+        let n_train = usable(train, ck.state.config.labels).len();
+        if ck.state.n_train != n_train || ck.state.n_val != val.len() {
             return Err(TrainError::DataMismatch {
                 dir: out_dir.display().to_string(),
                 ckpt: ck.state.n_train,
                 ckpt_val: ck.state.n_val,
-                now: train.len(),
+                now: n_train,
                 now_val: val.len(),
             });
         }
@@ -411,22 +594,42 @@ pub fn train(
             epochs_done: 0,
             history: Vec::new(),
             stopped_early: false,
-            n_train: train.len(),
+            n_train: usable(train, config.labels).len(),
             n_val: val.len(),
         };
         (model, optim, state)
     };
     let cfg = state.config.clone();
+    let train = usable(train, cfg.labels);
+    if train.is_empty() {
+        return Err(TrainError::NoVotes);
+    }
+    if cfg.labels.needs_votes() {
+        tracing::info!(
+            "labels {}: {} training images ({} with FER+ votes)",
+            cfg.labels,
+            train.len(),
+            train
+                .iter()
+                .filter(|s| s.crowd.and_then(|c| c.distribution).is_some())
+                .count()
+        );
+    }
 
-    let counts = class_counts(train.iter().copied());
+    let targets: Vec<[f32; NUM_EMOTIONS]> = train
+        .iter()
+        .map(|s| cfg.labels.target(s).unwrap_or([0.0; NUM_EMOTIONS]))
+        .collect();
+    let mut counts = [0f64; NUM_EMOTIONS];
+    for t in &targets {
+        for (c, v) in counts.iter_mut().zip(t) {
+            *c += *v as f64;
+        }
+    }
     let weights = cfg.class_weights(&counts);
     if let Some(w) = &weights {
         tracing::info!("class weights: {:?}", w);
     }
-    let loss_fn = CrossEntropyLossConfig::new()
-        .with_weights(weights.map(|w| w.to_vec()))
-        .with_smoothing((cfg.label_smoothing > 0.0).then_some(cfg.label_smoothing))
-        .init(&device);
 
     let batches = train.len().div_ceil(cfg.batch_size);
     let total_steps = batches * cfg.epochs;
@@ -444,9 +647,16 @@ pub fn train(
         let mut lr = cfg.lr;
         for (b, idx) in order.chunks(cfg.batch_size).enumerate() {
             let aug = (!cfg.augment.is_identity()).then_some((&cfg.augment, &mut aug_rng));
-            let (x, y) = make_batch(train, idx, aug, &device);
+            let (x, _) = make_batch(&train, idx, aug, &device);
+            let batch_targets: Vec<[f32; NUM_EMOTIONS]> = idx.iter().map(|&i| targets[i]).collect();
+            let (t, y, w) = soft_targets(
+                &batch_targets,
+                weights.as_ref(),
+                cfg.label_smoothing,
+                &device,
+            );
             let logits = model.forward(x);
-            let loss = loss_fn.forward(logits.clone(), y.clone());
+            let loss = soft_cross_entropy(logits.clone(), t, w);
             let hits = logits
                 .argmax(1)
                 .squeeze_dim::<1>(1)
@@ -466,18 +676,25 @@ pub fn train(
         let valid = model.valid();
         let probs = eval::predict_samples(&valid, val, cfg.batch_size.max(64), false, base_device);
         let m = eval::metrics(&probs, val.iter().map(|s| s.label));
+        let ferplus = eval::ferplus_accuracy(&probs, val);
+        let selection = selection_metric(cfg.labels, m.accuracy, ferplus);
         let rec = EpochRecord {
             epoch: epoch + 1,
             train_loss: loss_sum / seen as f64,
             train_accuracy: correct as f64 / seen as f64,
             val_loss: m.loss,
             val_accuracy: m.accuracy,
+            val_ferplus_accuracy: ferplus.map(|f| f.accuracy),
+            val_selection: Some(selection),
             lr,
             seconds: t0.elapsed().as_secs_f64(),
         };
-        let decision = state.early.update(epoch + 1, m.accuracy);
+        let decision = state.early.update(epoch + 1, selection);
         if decision == StopDecision::Improved {
             checkpoint::save_weights_atomic(&valid, &best_path)?;
+            let mut card = crate::classifier::ModelCard::new(cfg.arch);
+            card.labels = cfg.labels;
+            card.write_for(&best_path).map_err(io(&best_path))?;
         }
         if decision == StopDecision::Stop {
             state.stopped_early = true;
@@ -494,13 +711,16 @@ pub fn train(
         checkpoint::save(out_dir, &model, &optim, &state)?;
         progress.epoch_end(&rec, decision == StopDecision::Improved);
         tracing::info!(
-            "epoch {}/{}: train loss {:.4} acc {:.4} | val loss {:.4} acc {:.4} | lr {:.2e} | {:.0}s",
+            "epoch {}/{}: train loss {:.4} acc {:.4} | val loss {:.4} acc {:.4}{} | lr {:.2e} | {:.0}s",
             rec.epoch,
             cfg.epochs,
             rec.train_loss,
             rec.train_accuracy,
             rec.val_loss,
             rec.val_accuracy,
+            rec.val_ferplus_accuracy
+                .map(|f| format!(" FER+ {f:.4}"))
+                .unwrap_or_default(),
             rec.lr,
             rec.seconds
         );
@@ -513,6 +733,33 @@ pub fn train(
     let best = checkpoint::load_weights(&best_path, cfg.arch, base_device)?;
     let probs = eval::predict_samples(&best, val, 128, false, base_device);
     let val_metrics = eval::metrics(&probs, val.iter().map(|s| s.label));
+    let card = calibrate(cfg.arch, cfg.labels, &probs, val);
+    tracing::info!(
+        "calibration temperature {:.3} (fitted on the validation split against {})",
+        card.temperature,
+        card.calibrated_on.as_deref().unwrap_or("?")
+    );
+    card.write_for(&best_path).map_err(io(&best_path))?;
+    {
+        let crowd = card.calibrated_on.as_deref() == Some("ferplus-majority");
+        let (p, y): (Vec<[f32; NUM_EMOTIONS]>, Vec<crate::Emotion>) = probs
+            .iter()
+            .zip(val)
+            .filter_map(|(p, s)| {
+                let y = if crowd { s.crowd?.majority? } else { s.label };
+                Some((eval::temper(p, card.temperature), y))
+            })
+            .unzip();
+        let e = eval::ece(&p, &y, 15);
+        crate::plot::reliability_diagram(
+            &eval::reliability_bins(&p, &y, 15),
+            &format!(
+                "{} validation, T = {:.2}: ECE {:.4}",
+                cfg.arch, card.temperature, e
+            ),
+            &out_dir.join("reliability.png"),
+        )?;
+    }
     let hist = out_dir.join("history.json");
     let json = serde_json::to_string_pretty(&state).unwrap_or_default();
     std::fs::write(&hist, json).map_err(io(&hist))?;
@@ -568,7 +815,7 @@ mod tests {
 
     #[test]
     fn class_weighting_options() {
-        let counts = [10, 0, 10, 40, 10, 10, 20];
+        let counts = [10.0, 0.0, 10.0, 40.0, 10.0, 10.0, 20.0];
         let mut c = TrainConfig {
             class_weighting: ClassWeighting::None,
             ..TrainConfig::default()

@@ -4,7 +4,7 @@
 
 use burn::tensor::Device;
 use moodlens_model::checkpoint;
-use moodlens_model::fer_csv::{Sample, Split};
+use moodlens_model::fer_csv::{Origin, Sample, Split};
 use moodlens_model::train::*;
 use moodlens_model::Emotion;
 use rand::{Rng, SeedableRng};
@@ -26,6 +26,8 @@ fn toy(n: usize, seed: u64) -> Vec<Sample> {
                     .collect(),
                 label: if happy { Emotion::Happy } else { Emotion::Sad },
                 split: Split::Training,
+                origin: Origin::Other,
+                crowd: None,
             }
         })
         .collect()

@@ -6,14 +6,122 @@ use opencv::core::{Mat, Rect, Size, Vector};
 use opencv::imgproc;
 use opencv::objdetect::CascadeClassifier;
 use opencv::prelude::*;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-/// Finds faces in a grayscale frame. Boxes are in the frame's pixel coordinates.
+/// One detected face: its box, the detector's score (0..1, when it gives one) and five landmarks
+/// (right eye, left eye, nose tip, right and left mouth corner, as the subject sees them; frame
+/// pixels), when the detector finds them (YuNet).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct Detection {
+    pub bbox: BBox,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub score: Option<f32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub landmarks: Option<[[f32; 2]; 5]>,
+}
+
+impl Detection {
+    /// A box without score or landmarks.
+    pub fn from_box(bbox: BBox) -> Detection {
+        Detection {
+            bbox,
+            score: None,
+            landmarks: None,
+        }
+    }
+}
+
+/// Which detector: OpenCV's Haar cascade (the original design's) or YuNet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DetectorKind {
+    Haar,
+    #[default]
+    Yunet,
+}
+
+impl std::str::FromStr for DetectorKind {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "haar" => Ok(DetectorKind::Haar),
+            "yunet" => Ok(DetectorKind::Yunet),
+            _ => Err(format!("unknown detector '{s}' (yunet, haar)")),
+        }
+    }
+}
+
+impl std::fmt::Display for DetectorKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            DetectorKind::Haar => "haar",
+            DetectorKind::Yunet => "yunet",
+        })
+    }
+}
+
+/// Which detector with which settings; [`DetectorConfig::build`] makes it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct DetectorConfig {
+    pub kind: DetectorKind,
+    pub haar: HaarConfig,
+    pub yunet: crate::yunet::YuNetConfig,
+}
+
+impl DetectorConfig {
+    /// A detector of `kind` with default settings.
+    pub fn of(kind: DetectorKind) -> DetectorConfig {
+        DetectorConfig {
+            kind,
+            ..DetectorConfig::default()
+        }
+    }
+
+    pub fn build(&self) -> Result<Box<dyn FaceDetector + Send>> {
+        Ok(match self.kind {
+            DetectorKind::Haar => Box::new(HaarDetector::new(self.haar.clone())?),
+            DetectorKind::Yunet => Box::new(crate::yunet::YuNetDetector::new(self.yunet.clone())?),
+        })
+    }
+}
+
+/// Finds faces in a frame. Boxes are in the frame's pixel coordinates.
 ///
-/// Implement it to plug in another detector (e.g. OpenCV's DNN/YuNet with a user-given model).
+/// Implement it to plug in another detector.
 pub trait FaceDetector {
     /// `gray` is the full-resolution 8-bit single-channel frame.
     fn detect(&mut self, gray: &Mat) -> Result<Vec<BBox>>;
+
+    /// Full detections on a frame given both as captured (`image`: BGR or gray) and as gray.
+    /// The default runs [`FaceDetector::detect`] on `gray` (no scores, no landmarks).
+    fn detect_faces(&mut self, image: &Mat, gray: &Mat) -> Result<Vec<Detection>> {
+        let _ = image;
+        Ok(self
+            .detect(gray)?
+            .into_iter()
+            .map(Detection::from_box)
+            .collect())
+    }
+
+    /// [`FaceDetector::detect_faces`] near known faces (see [`FaceDetector::detect_near`]). The
+    /// default: `detect_near` for detectors without landmarks.
+    fn detect_faces_near(
+        &mut self,
+        image: &Mat,
+        gray: &Mat,
+        near: &[BBox],
+    ) -> Result<Vec<Detection>> {
+        let _ = image;
+        Ok(self
+            .detect_near(gray, near)?
+            .into_iter()
+            .map(Detection::from_box)
+            .collect())
+    }
+
+    /// Short name for reports.
+    fn name(&self) -> &'static str {
+        "custom"
+    }
 
     /// Faces near `near` (the faces of the previous frame) only — a cheaper scan used between full
     /// scans while tracking. New faces elsewhere are found by the next full scan. The default scans
@@ -29,48 +137,51 @@ impl<T: FaceDetector + ?Sized> FaceDetector for Box<T> {
         (**self).detect(gray)
     }
 
+    fn detect_faces(&mut self, image: &Mat, gray: &Mat) -> Result<Vec<Detection>> {
+        (**self).detect_faces(image, gray)
+    }
+
+    fn detect_faces_near(
+        &mut self,
+        image: &Mat,
+        gray: &Mat,
+        near: &[BBox],
+    ) -> Result<Vec<Detection>> {
+        (**self).detect_faces_near(image, gray, near)
+    }
+
+    fn name(&self) -> &'static str {
+        (**self).name()
+    }
+
     fn detect_near(&mut self, gray: &Mat, near: &[BBox]) -> Result<Vec<BBox>> {
         (**self).detect_near(gray, near)
     }
 }
 
-/// The cascade file used when none is given.
-pub const DEFAULT_CASCADE: &str = "haarcascade_frontalface_default.xml";
+/// The cascade used when none is given: OpenCV's `haarcascade_frontalface_default.xml` (from
+/// Debian's opencv-data 4.6.0), embedded in the binary so nothing is read from the system's OpenCV
+/// data folders at run time. Its licence (Intel License Agreement) is kept in the file's header and
+/// in `crates/vision/data/LICENSE-haarcascade.txt`.
+pub const EMBEDDED_CASCADE_XML: &str = include_str!("../data/haarcascade_frontalface_default.xml");
 
-/// Folders searched for the system's Haar cascades, in order (after `$MOODLENS_CASCADE_DIR` and
-/// `$OPENCV_DATA_DIR/haarcascades` when set).
-pub const CASCADE_DIRS: &[&str] = &[
-    "/usr/share/opencv4/haarcascades",
-    "/usr/local/share/opencv4/haarcascades",
-    "/usr/share/opencv/haarcascades",
-    "/usr/local/share/opencv/haarcascades",
-    "/opt/homebrew/share/opencv4/haarcascades",
-    "/opt/local/share/opencv4/haarcascades",
-];
+/// File name of the embedded cascade (for messages).
+pub const EMBEDDED_CASCADE_NAME: &str = "haarcascade_frontalface_default.xml (embedded)";
 
-/// Finds `file` (e.g. [`DEFAULT_CASCADE`]) in the system's OpenCV data folders.
-pub fn find_cascade(file: &str) -> Result<PathBuf> {
-    let mut dirs: Vec<PathBuf> = Vec::new();
-    if let Some(d) = std::env::var_os("MOODLENS_CASCADE_DIR") {
-        dirs.push(PathBuf::from(d));
+/// Loads a cascade from XML text held in memory (OpenCV's `FileStorage` in MEMORY mode).
+pub fn cascade_from_xml(xml: &str) -> Option<CascadeClassifier> {
+    use opencv::core::{FileStorage, FileStorage_Mode};
+    let mode = FileStorage_Mode::READ as i32 | FileStorage_Mode::MEMORY as i32;
+    let fs = FileStorage::new(xml, mode, "").ok()?;
+    if !fs.is_opened().unwrap_or(false) {
+        return None;
     }
-    if let Some(d) = std::env::var_os("OPENCV_DATA_DIR") {
-        dirs.push(PathBuf::from(d).join("haarcascades"));
+    let node = fs.get_first_top_level_node().ok()?;
+    let mut cascade = CascadeClassifier::default().ok()?;
+    if !cascade.read(&node).unwrap_or(false) || cascade.empty().unwrap_or(true) {
+        return None;
     }
-    dirs.extend(CASCADE_DIRS.iter().map(PathBuf::from));
-    for d in &dirs {
-        let p = d.join(file);
-        if p.is_file() {
-            return Ok(p);
-        }
-    }
-    Err(VisionError::CascadeNotFound {
-        searched: dirs
-            .iter()
-            .map(|d| d.display().to_string())
-            .collect::<Vec<_>>()
-            .join(", "),
-    })
+    Some(cascade)
 }
 
 /// Default pyramid step (measured on realfaces: 1.2 is faster but finds one face in 80% of the
@@ -87,7 +198,7 @@ pub const DEFAULT_DETECT_WIDTH: u32 = 320;
 /// Haar detector settings, tuned for real time at 640x480.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HaarConfig {
-    /// Cascade XML; `None` = [`DEFAULT_CASCADE`] from the system's OpenCV data folder.
+    /// Cascade XML file; `None` = the embedded [`EMBEDDED_CASCADE_XML`].
     pub cascade: Option<PathBuf>,
     /// Scale step of the image pyramid (OpenCV's scaleFactor). Default 1.1.
     pub scale_factor: f64,
@@ -122,32 +233,37 @@ impl Default for HaarConfig {
 pub struct HaarDetector {
     config: HaarConfig,
     cascade: CascadeClassifier,
-    path: PathBuf,
+    source: String,
     small: Mat,
     eq: Mat,
 }
 
 impl HaarDetector {
     pub fn new(config: HaarConfig) -> Result<HaarDetector> {
-        let path = match &config.cascade {
+        let (cascade, source) = match &config.cascade {
             Some(p) => {
                 if !p.is_file() {
                     return Err(VisionError::NotFound { path: p.clone() });
                 }
-                p.clone()
+                let bad = || VisionError::BadCascade { path: p.clone() };
+                let name = p.to_str().ok_or_else(bad)?;
+                let cascade = CascadeClassifier::new(name).map_err(|_| bad())?;
+                if cascade.empty().unwrap_or(true) {
+                    return Err(bad());
+                }
+                (cascade, p.display().to_string())
             }
-            None => find_cascade(DEFAULT_CASCADE)?,
+            None => (
+                cascade_from_xml(EMBEDDED_CASCADE_XML).ok_or_else(|| VisionError::BadCascade {
+                    path: PathBuf::from(EMBEDDED_CASCADE_NAME),
+                })?,
+                EMBEDDED_CASCADE_NAME.to_string(),
+            ),
         };
-        let bad = || VisionError::BadCascade { path: path.clone() };
-        let name = path.to_str().ok_or_else(bad)?;
-        let cascade = CascadeClassifier::new(name).map_err(|_| bad())?;
-        if cascade.empty().unwrap_or(true) {
-            return Err(bad());
-        }
         Ok(HaarDetector {
             config,
             cascade,
-            path,
+            source,
             small: Mat::default(),
             eq: Mat::default(),
         })
@@ -157,9 +273,9 @@ impl HaarDetector {
         &self.config
     }
 
-    /// The cascade file in use.
-    pub fn cascade_path(&self) -> &Path {
-        &self.path
+    /// The cascade in use: the user's file, or [`EMBEDDED_CASCADE_NAME`].
+    pub fn cascade_source(&self) -> &str {
+        &self.source
     }
 }
 
@@ -251,6 +367,10 @@ impl HaarDetector {
 }
 
 impl FaceDetector for HaarDetector {
+    fn name(&self) -> &'static str {
+        "haar"
+    }
+
     fn detect(&mut self, gray: &Mat) -> Result<Vec<BBox>> {
         let (w, h) = (gray.cols(), gray.rows());
         if w <= 0 || h <= 0 {
@@ -437,11 +557,22 @@ mod tests {
     }
 
     #[test]
-    fn the_system_cascade_is_found_and_loads() {
-        let p = find_cascade(DEFAULT_CASCADE).unwrap();
-        assert!(p.is_file());
+    fn the_embedded_cascade_loads_and_a_user_file_too() {
         let d = HaarDetector::new(HaarConfig::default()).unwrap();
-        assert_eq!(d.cascade_path(), p);
+        assert_eq!(d.cascade_source(), EMBEDDED_CASCADE_NAME);
+        assert!(EMBEDDED_CASCADE_XML.contains("Intel License Agreement"));
+        assert!(cascade_from_xml("<opencv_storage></opencv_storage>").is_none());
+        assert!(cascade_from_xml("not xml at all").is_none());
+        // --cascade FILE: the same XML from a user's file loads too
+        let dir = tempfile::tempdir().unwrap();
+        let own = dir.path().join("own.xml");
+        std::fs::write(&own, EMBEDDED_CASCADE_XML).unwrap();
+        let d = HaarDetector::new(HaarConfig {
+            cascade: Some(own.clone()),
+            ..HaarConfig::default()
+        })
+        .unwrap();
+        assert_eq!(d.cascade_source(), own.display().to_string());
         let missing = HaarDetector::new(HaarConfig {
             cascade: Some("/nonexistent/cascade.xml".into()),
             ..HaarConfig::default()

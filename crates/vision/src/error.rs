@@ -41,11 +41,11 @@ pub enum VisionError {
     #[error("{}: not a video or image the system OpenCV/FFmpeg can decode", path.display())]
     NotAVideo { path: PathBuf },
 
-    #[error("Haar cascade not found (looked in: {searched}); install libopencv-dev (opencv-data) or pass --cascade <xml>")]
-    CascadeNotFound { searched: String },
-
     #[error("{}: not a usable Haar cascade XML", path.display())]
     BadCascade { path: PathBuf },
+
+    #[error("face detector model: {reason}")]
+    BadModel { reason: String },
 
     #[error("cannot write {}: {reason}", path.display())]
     Write { path: PathBuf, reason: String },

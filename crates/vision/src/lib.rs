@@ -17,14 +17,16 @@ pub mod pipeline;
 pub mod source;
 pub mod testvideo;
 pub mod tune;
+pub mod yunet;
 
 pub use crop::{crop_face, CropConfig, CROP_SIZE};
-pub use detect::{find_cascade, FaceDetector, HaarConfig, HaarDetector};
+pub use detect::{Detection, DetectorKind, FaceDetector, HaarConfig, HaarDetector};
 pub use error::VisionError;
 pub use moodlens_session::{BBox, FaceObservation, SessionConfig, SessionSummary};
 pub use opencv;
 pub use pipeline::{EmotionClassifier, FrameResult, Pipeline, StageTimes};
 pub use source::{open_input, Frame, FrameSource, ImageLimits, Input, Pace};
+pub use yunet::{YuNetConfig, YuNetDetector};
 
 /// Lowers OpenCV's own console logging to errors (its warnings, e.g. GStreamer's about a missing
 /// camera, duplicate the typed errors this crate returns), unless `OPENCV_LOG_LEVEL` is set.

@@ -1,7 +1,7 @@
 //! The frame pipeline: source → detect → crop → classify (one batch per frame) → track/smooth.
 
-use crate::crop::{crop_face, CropConfig};
-use crate::detect::FaceDetector;
+use crate::crop::{crop_detection, CropConfig};
+use crate::detect::{Detection, FaceDetector};
 use crate::error::{Result, VisionError};
 use crate::source::{Frame, FrameSource};
 use moodlens_session::{
@@ -70,6 +70,8 @@ pub struct FrameResult {
     pub faces: Vec<FaceObservation>,
     /// Frames the source had dropped up to this one (live camera / real-time pace).
     pub dropped_so_far: u64,
+    /// The detector's view of each face, in the order of `faces`: box, score, landmarks (YuNet).
+    pub detections: Vec<Detection>,
 }
 
 /// Detection + classification + tracking over frames, generic over the detector and classifier.
@@ -98,7 +100,11 @@ pub const DEFAULT_FULL_SCAN_EVERY: u32 = 5;
 impl<D: FaceDetector> FaceFinder<D> {
     /// Detects the faces of a BGR (or gray) frame and returns their boxes and crops; no
     /// classification, no tracking.
-    fn faces(&mut self, image: &Mat, times: &mut StageTimes) -> Result<(Vec<BBox>, Vec<Vec<u8>>)> {
+    fn faces(
+        &mut self,
+        image: &Mat,
+        times: &mut StageTimes,
+    ) -> Result<(Vec<Detection>, Vec<Vec<u8>>)> {
         let t0 = Instant::now();
         let gray = if image.channels() == 1 {
             image.try_clone()?
@@ -114,29 +120,31 @@ impl<D: FaceDetector> FaceFinder<D> {
         let full = self.full_scan_every <= 1
             || self.last_boxes.is_empty()
             || self.since_full + 1 >= self.full_scan_every;
-        let boxes = if full {
+        let found = if full {
             self.since_full = 0;
-            self.detector.detect(&gray)?
+            self.detector.detect_faces(image, &gray)?
         } else {
             self.since_full += 1;
-            let b = self.detector.detect_near(&gray, &self.last_boxes)?;
+            let b = self
+                .detector
+                .detect_faces_near(image, &gray, &self.last_boxes)?;
             if b.len() < self.last_boxes.len() {
                 // Lost a face: look everywhere next frame.
                 self.since_full = self.full_scan_every;
             }
             b
         };
-        self.last_boxes.clone_from(&boxes);
+        self.last_boxes = found.iter().map(|d| d.bbox).collect();
         let t1 = Instant::now();
-        let crops = boxes
+        let crops = found
             .iter()
-            .map(|b| crop_face(&gray, b, &self.crop))
+            .map(|d| crop_detection(&gray, d, &self.crop))
             .collect::<Result<Vec<_>>>()?;
         self.gray = gray;
         let t2 = Instant::now();
         times.detect += t1 - t0;
         times.preprocess += t2 - t1;
-        Ok((boxes, crops))
+        Ok((found, crops))
     }
 
     fn reset(&mut self) {
@@ -174,6 +182,12 @@ impl<D: FaceDetector, C: EmotionClassifier> Pipeline<D, C> {
     /// Detects the faces of a BGR (or gray) frame and returns their boxes and crops; no
     /// classification, no tracking.
     pub fn faces(&mut self, image: &Mat) -> Result<(Vec<BBox>, Vec<Vec<u8>>)> {
+        let (d, c) = self.finder.faces(image, &mut self.times)?;
+        Ok((d.into_iter().map(|d| d.bbox).collect(), c))
+    }
+
+    /// [`Pipeline::faces`] with the detector's scores and landmarks.
+    pub fn detections(&mut self, image: &Mat) -> Result<(Vec<Detection>, Vec<Vec<u8>>)> {
         self.finder.faces(image, &mut self.times)
     }
 
@@ -219,7 +233,7 @@ impl<D: FaceDetector, C: EmotionClassifier> Pipeline<D, C> {
     where
         D: Send,
     {
-        type Detected = (Frame, Vec<BBox>, Vec<Vec<u8>>, u64, StageTimes);
+        type Detected = (Frame, Vec<Detection>, Vec<Vec<u8>>, u64, StageTimes);
         let Pipeline {
             finder,
             classifier,
@@ -299,9 +313,10 @@ fn classify_and_track<C: EmotionClassifier>(
     session: &mut Session,
     times: &mut StageTimes,
     frame: &Frame,
-    boxes: &[BBox],
+    detections: &[Detection],
     crops: &[Vec<u8>],
 ) -> Result<FrameResult> {
+    let boxes: Vec<BBox> = detections.iter().map(|d| d.bbox).collect();
     let t0 = Instant::now();
     let probs: Vec<Probs> = if crops.is_empty() {
         Vec::new()
@@ -319,7 +334,7 @@ fn classify_and_track<C: EmotionClassifier>(
     };
     let t1 = Instant::now();
     let faces = session
-        .observe(boxes, &probs)
+        .observe(&boxes, &probs)
         .map_err(|e| VisionError::ClassifierOutput {
             expected: e.boxes,
             got: e.probabilities,
@@ -335,6 +350,7 @@ fn classify_and_track<C: EmotionClassifier>(
         height: frame.image.rows(),
         faces,
         dropped_so_far: 0,
+        detections: detections.to_vec(),
     })
 }
 

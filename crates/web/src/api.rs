@@ -102,7 +102,7 @@ impl AppState {
             return Ok(w);
         }
         Ok(Worker {
-            detector: moodlens_vision::HaarDetector::new(self.haar.clone())?,
+            detector: self.detector.build()?,
             classifier: self.classifier.clone(),
         })
     }

@@ -2,12 +2,13 @@
 
 use crate::Worker;
 use moodlens_session::{probs_map, top3, BBox, Emotion, Scored, Session, SessionConfig};
+use moodlens_vision::crop::crop_detection;
 use moodlens_vision::opencv::core::{Mat, Vector};
 use moodlens_vision::opencv::imgcodecs;
 use moodlens_vision::opencv::imgproc;
 use moodlens_vision::opencv::prelude::*;
 use moodlens_vision::source::{jpeg_is_complete, sniff_image, ImageFormat};
-use moodlens_vision::{crop_face, CropConfig, EmotionClassifier, FaceDetector, SessionSummary};
+use moodlens_vision::{CropConfig, EmotionClassifier, FaceDetector, SessionSummary};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -97,6 +98,12 @@ pub struct DetectedFace {
     pub emotion: Emotion,
     pub probabilities: BTreeMap<Emotion, f32>,
     pub top3: Vec<Scored>,
+    /// The detector's score (YuNet).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub score: Option<f32>,
+    /// Five landmarks (YuNet): right eye, left eye, nose, right and left mouth corner.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub landmarks: Option<[[f32; 2]; 5]>,
 }
 
 /// The answer of `POST /api/detect`.
@@ -115,11 +122,12 @@ pub struct DetectResponse {
 pub(crate) fn analyze(w: &mut Worker, image: &Mat) -> anyhow::Result<DetectResponse> {
     let mut gray = Mat::default();
     imgproc::cvt_color_def(image, &mut gray, imgproc::COLOR_BGR2GRAY)?;
-    let boxes = w.detector.detect(&gray)?;
+    let found = w.detector.detect_faces(image, &gray)?;
+    let boxes: Vec<BBox> = found.iter().map(|d| d.bbox).collect();
     let crop = CropConfig::default();
-    let crops = boxes
+    let crops = found
         .iter()
-        .map(|b| crop_face(&gray, b, &crop))
+        .map(|d| crop_detection(&gray, d, &crop))
         .collect::<Result<Vec<_>, _>>()?;
     let probs = if crops.is_empty() {
         Vec::new()
@@ -146,6 +154,8 @@ pub(crate) fn analyze(w: &mut Worker, image: &Mat) -> anyhow::Result<DetectRespo
             emotion: top3(&o.probabilities)[0].emotion,
             probabilities: probs_map(&o.probabilities),
             top3: top3(&o.probabilities),
+            score: found[i].score,
+            landmarks: found[i].landmarks,
         })
         .collect();
     Ok(DetectResponse {

@@ -29,7 +29,7 @@ use clap::Args;
 use moodlens_model::nets::Arch;
 use moodlens_model::Classifier;
 use moodlens_recommend::cli::{RecommendOptions, StoreArgs};
-use moodlens_vision::HaarConfig;
+use moodlens_vision::detect::DetectorConfig;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -52,6 +52,9 @@ pub struct ServeArgs {
     /// Open the page in the default browser once the server is up.
     #[arg(long)]
     pub open: bool,
+    /// Face detector: yunet (embedded YuNet, eye-aligned crops) or haar (OpenCV's Haar cascade).
+    #[arg(long, default_value = "yunet", value_name = "yunet|haar")]
+    pub detector: moodlens_vision::DetectorKind,
     /// SQLite database (history, feedback). Default: $MOODLENS_DB, else the platform data folder.
     #[arg(long, value_name = "PATH")]
     pub db: Option<PathBuf>,
@@ -88,6 +91,7 @@ impl Default for ServeArgs {
             host: IpAddr::from([127, 0, 0, 1]),
             port: DEFAULT_PORT,
             open: false,
+            detector: Default::default(),
             db: None,
             config: None,
             offline: false,
@@ -136,14 +140,14 @@ impl Default for Limits {
 
 /// A face detector and a classifier, used by one request at a time.
 pub(crate) struct Worker {
-    pub detector: moodlens_vision::HaarDetector,
+    pub detector: Box<dyn moodlens_vision::FaceDetector + Send>,
     pub classifier: Classifier,
 }
 
 /// Shared server state.
 pub struct AppState {
     pub(crate) classifier: Classifier,
-    pub(crate) haar: HaarConfig,
+    pub(crate) detector: DetectorConfig,
     pub(crate) pool: Mutex<Vec<Worker>>,
     /// CPU-bound jobs (decode, detect, classify) in flight at most.
     pub(crate) cpu: Arc<Semaphore>,
@@ -165,8 +169,9 @@ impl AppState {
                 .with_context(|| format!("loading weights {}", p.display()))?,
             None => Classifier::embedded().context("loading the embedded model")?,
         };
-        let haar = HaarConfig::default();
-        let detector = moodlens_vision::HaarDetector::new(haar.clone())
+        let detector_config = DetectorConfig::of(args.detector);
+        let detector = detector_config
+            .build()
             .context("creating the face detector")?;
         let workers = args.workers.max(1);
         let recommend = RecommendOptions {
@@ -183,7 +188,7 @@ impl AppState {
                 classifier: classifier.clone(),
             }]),
             classifier,
-            haar,
+            detector: detector_config,
             cpu: Arc::new(Semaphore::new(workers)),
             sessions: Arc::new(Semaphore::new(args.max_sessions.max(1))),
             max_sessions: args.max_sessions.max(1),

@@ -23,7 +23,7 @@ use moodlens_recommend::cli::recommend_with;
 use moodlens_recommend::Mood;
 use moodlens_session::{probs_map, top3};
 use moodlens_vision::source::Frame;
-use moodlens_vision::{HaarDetector, Pipeline, SessionConfig};
+use moodlens_vision::{FaceDetector, Pipeline, SessionConfig};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::VecDeque;
@@ -32,7 +32,7 @@ use std::time::Instant;
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::task::JoinHandle;
 
-type Pipe = Pipeline<HaarDetector, Classifier>;
+type Pipe = Pipeline<Box<dyn FaceDetector + Send>, Classifier>;
 
 pub async fn upgrade(State(st): State<Arc<AppState>>, ws: WebSocketUpgrade) -> Response {
     let Ok(permit) = st.sessions.clone().try_acquire_owned() else {
@@ -71,10 +71,10 @@ async fn send(socket: &mut WebSocket, v: &Value) -> bool {
 }
 
 async fn session(st: Arc<AppState>, mut socket: WebSocket, _permit: OwnedSemaphorePermit) {
-    let haar = st.haar.clone();
+    let detector = st.detector.clone();
     let clf = st.classifier.clone();
     let made = tokio::task::spawn_blocking(move || {
-        HaarDetector::new(haar).map(|d| {
+        detector.build().map(|d| {
             Pipeline::new(d, clf, Default::default(), SessionConfig::default())
                 .with_full_scan_every(moodlens_vision::pipeline::DEFAULT_FULL_SCAN_EVERY)
         })

@@ -56,7 +56,39 @@ enum Command {
     Serve(moodlens_web::ServeArgs),
 }
 
-fn main() {
+/// True when `e` (or anything in its chain) is a write to a closed pipe.
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            // library errors that wrap an io::Error transparently hide it from the chain
+            || c.to_string().ends_with("Broken pipe (os error 32)")
+    })
+}
+
+/// A reader that closed our stdout early (`moodlens history --json | head -1`) is not an error:
+/// `print!` reports it by panicking, so the panic hook ends the process quietly with 0 in that
+/// case and keeps the default report for every other panic.
+fn quiet_on_closed_stdout() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if msg.contains("failed printing to stdout") && msg.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        default(info);
+    }));
+}
+
+fn main() -> std::process::ExitCode {
+    use std::io::IsTerminal;
+    use std::process::ExitCode;
+    quiet_on_closed_stdout();
     let cli = Cli::parse();
     let level = match cli.verbose {
         0 => "info",
@@ -74,16 +106,17 @@ fn main() {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_target(false)
         .init();
     moodlens_vision::quiet_opencv_logs();
     if cli.about {
         print!("{}", about());
-        return;
+        return ExitCode::SUCCESS;
     }
     let Some(command) = cli.command else {
         print!("{}", about());
-        return;
+        return ExitCode::SUCCESS;
     };
     let stdout = std::io::stdout();
     let result: anyhow::Result<i32> = match command {
@@ -106,11 +139,11 @@ fn main() {
         Command::Serve(a) => moodlens_web::run_serve(a).map(|_| 0),
     };
     match result {
-        Ok(0) => {}
-        Ok(code) => std::process::exit(code),
+        Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
-            std::process::exit(1);
+            ExitCode::FAILURE
         }
     }
 }

@@ -244,6 +244,9 @@ pub struct TuneCropArgs {
     pub json: bool,
     #[command(flatten)]
     pub model: ModelArgs,
+    /// Detector and framing options (the sweep replaces the framing ones).
+    #[command(flatten)]
+    pub pipeline: moodlens_vision::cli::PipelineArgs,
 }
 
 /// Accuracy through the full detect path on labelled whole photos for several crop framings.
@@ -260,7 +263,13 @@ pub fn tune_crop(a: TuneCropArgs) -> Result<i32> {
         root.display()
     );
     let mut clf = a.model.classifier()?;
-    let ev = evaluate_framings(&photos, Default::default(), &default_framings(), &mut clf)?;
+    let align = a.pipeline.detector == moodlens_vision::DetectorKind::Yunet && !a.pipeline.no_align;
+    let ev = evaluate_framings(
+        &photos,
+        &a.pipeline.detector_config(),
+        &default_framings(align),
+        &mut clf,
+    )?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&ev)?);
     } else {
@@ -271,16 +280,27 @@ pub fn tune_crop(a: TuneCropArgs) -> Result<i32> {
             100.0 * ev.with_face as f64 / ev.photos.max(1) as f64
         );
         println!(
-            "{:>8} {:>9} {:>12} {:>14}",
-            "margin", "y_offset", "accuracy", "of all photos"
+            "{:>8} {:>9} {:>6} {:>9} {:>6} {:>12} {:>14} {:>13}",
+            "margin",
+            "y_offset",
+            "align",
+            "eye_dist",
+            "eye_y",
+            "accuracy",
+            "of all photos",
+            "macro recall"
         );
         for f in &ev.framings {
             println!(
-                "{:>8.2} {:>9.2} {:>11.1}% {:>13.1}%",
+                "{:>8.2} {:>9.2} {:>6} {:>9.2} {:>6.2} {:>11.1}% {:>13.1}% {:>12.1}%",
                 f.margin,
                 f.y_offset,
+                if f.align { "yes" } else { "no" },
+                f.eye_distance,
+                f.eye_y,
                 100.0 * f.accuracy,
-                100.0 * f.accuracy_all_photos
+                100.0 * f.accuracy_all_photos,
+                100.0 * f.macro_recall
             );
         }
     }

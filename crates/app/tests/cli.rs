@@ -226,3 +226,128 @@ fn about_names_the_data_sources() {
         "{s}"
     );
 }
+
+/// The first photo of a realfaces class folder (sorted).
+fn first_photo(class: &str) -> PathBuf {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(data_dir().join("realfaces").join(class))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    v.sort();
+    v.remove(0)
+}
+
+/// Faces in `detect --json` output (one input).
+fn detected_faces(v: &serde_json::Value) -> Vec<serde_json::Value> {
+    let text = v.to_string();
+    let frames = v
+        .pointer("/inputs/0/frames")
+        .or_else(|| v.pointer("/0/frames"))
+        .or_else(|| v.get("frames"))
+        .and_then(|f| f.as_array())
+        .unwrap_or_else(|| panic!("no frames in {text}"));
+    frames[0]["faces"].as_array().cloned().unwrap_or_default()
+}
+
+/// Fresh-machine path (issue 13): both detectors work from the files embedded in the binary (CI
+/// runs this with the system's OpenCV data folders hidden); YuNet faces carry a score and five
+/// landmarks.
+#[test]
+fn detect_finds_the_face_with_each_embedded_detector() {
+    let dir = tempfile::tempdir().unwrap();
+    let photo = first_photo("happy");
+    for det in ["yunet", "haar"] {
+        let out = run(bin()
+            .args(["detect", "--json", "--detector", det])
+            .arg(&photo)
+            .arg("--db")
+            .arg(dir.path().join("m.db")));
+        assert!(out.status.success(), "{det}");
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let faces = detected_faces(&v);
+        assert_eq!(faces.len(), 1, "{det}: {v}");
+        if det == "yunet" {
+            assert!(faces[0]["score"].as_f64().unwrap() > 0.5, "{v}");
+            assert_eq!(faces[0]["landmarks"].as_array().unwrap().len(), 5, "{v}");
+        } else {
+            assert!(faces[0].get("landmarks").is_none(), "{v}");
+        }
+    }
+}
+
+/// `live --input video --headless --json` finds the face in a video made from a real photo.
+#[test]
+fn live_headless_on_a_video_finds_the_face() {
+    use moodlens_vision::testvideo::{compose_video, Actor};
+    let dir = tempfile::tempdir().unwrap();
+    let video = dir.path().join("one.avi");
+    compose_video(
+        &video,
+        (640, 480),
+        25.0,
+        20,
+        &[Actor {
+            photo: first_photo("happy"),
+            side: 220,
+            start: (200, 120),
+            velocity: (2, 0),
+            brightness: 0.0,
+            from: 0,
+            until: 20,
+        }],
+    )
+    .unwrap();
+    let out = run(bin()
+        .args(["live", "--headless", "--json", "--no-recommend", "--input"])
+        .arg(&video)
+        .arg("--db")
+        .arg(dir.path().join("m.db")));
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    // JSON Lines: every line parses
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    let with_face = lines
+        .iter()
+        .filter(|v| v["faces"].as_array().is_some_and(|f| !f.is_empty()))
+        .count();
+    assert!(
+        with_face >= 15,
+        "{with_face} frames with a face of 20:\n{text}"
+    );
+}
+
+/// A reader that stops early (`moodlens history --json | head -1`) ends the command quietly with 0:
+/// here the reading end is closed before the command writes anything, so its first write fails.
+#[test]
+fn closed_stdout_is_not_an_error() {
+    use std::process::Stdio;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("m.db");
+    assert!(run(bin()
+        .args(["recommend", "--offline", "--mood", "happy", "--db"])
+        .arg(&db))
+    .status
+    .success());
+    let cmds: [&[&str]; 3] = [
+        &["history", "--json", "--db"],
+        &["recommend", "--offline", "--mood", "sad", "--json", "--db"],
+        &["recommend", "--offline", "--mood", "sad", "--db"],
+    ];
+    for args in cmds {
+        let mut child = bin()
+            .args(args)
+            .arg(&db)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{args:?}: {err}");
+        assert!(err.is_empty(), "{args:?}: {err}");
+    }
+}

@@ -9,7 +9,7 @@ use std::path::Path;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
-use crate::catalog::{Film, Track};
+use crate::catalog::{fix_mojibake, Film, Track};
 use crate::config::{movielens_genre_id, tmdb_genre_id};
 use crate::error::{RecommendError, Result};
 use crate::mood::AudioFeatures;
@@ -286,7 +286,7 @@ pub fn import_movielens(
                 report.reject(&movies, line, "movieId missing or not a number");
                 return;
             }
-            let (title, year) = split_movielens_title(field(rec, ti));
+            let (title, year) = split_movielens_title(&fix_mojibake(field(rec, ti)));
             if title.is_empty() {
                 report.reject(&movies, line, "empty title");
                 return;
@@ -314,6 +314,7 @@ pub fn import_movielens(
                 votes,
                 tmdb_id: tmdb.get(id).copied(),
                 source: "movielens".into(),
+                adult: None,
             });
         },
     );
@@ -336,6 +337,7 @@ pub fn import_tmdb_csv(
     let di = cols.find(&["release_date"]);
     let vi = cols.find(&["vote_average"]);
     let ci = cols.find(&["vote_count"]);
+    let adi = cols.find(&["adult"]);
     let mut films = Vec::new();
     let mut seen = HashSet::new();
     for_each_row(&mut rdr, file, &mut report, &pb, 1, |rec, line, report| {
@@ -343,7 +345,7 @@ pub fn import_tmdb_csv(
             report.reject(file, line, "id missing or not a number");
             return;
         };
-        let title = field(rec, ti);
+        let title = fix_mojibake(field(rec, ti));
         if title.is_empty() {
             report.reject(file, line, "empty title");
             return;
@@ -372,17 +374,27 @@ pub fn import_tmdb_csv(
             .filter_map(tmdb_genre_id)
             .collect();
         films.push(Film {
-            title: title.to_string(),
+            title,
             year,
             genres,
             rating,
             votes,
             tmdb_id: Some(id),
             source: "tmdb-csv".into(),
+            adult: adi.and_then(|i| parse_flag(field(rec, i))),
         });
     });
     report.imported = store.upsert_films(&films)?;
     Ok(report)
+}
+
+/// A true/false column ("True", "false", "1", "0"); `None` when empty or unreadable.
+pub fn parse_flag(s: &str) -> Option<bool> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "t" => Some(true),
+        "false" | "0" | "no" | "f" => Some(false),
+        _ => None,
+    }
 }
 
 fn is_spotify_id(s: &str) -> bool {
@@ -402,6 +414,8 @@ pub fn import_spotify_csv(
     let ni = cols.need(file, &["track_name", "name"])?;
     let ai = cols.need(file, &["track_artist", "artist_name", "artist", "artists"])?;
     let gi = cols.find(&["playlist_genre", "genre", "artist_genres"]);
+    let pi = cols.find(&["track_popularity", "popularity"]);
+    let ei = cols.find(&["explicit"]);
     let mut fi = [0usize; 7];
     for (k, n) in AudioFeatures::NAMES.iter().enumerate() {
         fi[k] = cols.need(file, &[n])?;
@@ -414,7 +428,7 @@ pub fn import_spotify_csv(
             report.reject(file, line, "track id is not a 22-character Spotify id");
             return;
         }
-        let (name, artist) = (field(rec, ni), field(rec, ai));
+        let (name, artist) = (fix_mojibake(field(rec, ni)), fix_mojibake(field(rec, ai)));
         if name.is_empty() || artist.is_empty() {
             report.reject(file, line, "missing track or artist name");
             return;
@@ -442,15 +456,21 @@ pub fn import_spotify_csv(
             .map(|i| field(rec, i))
             .map(|g| g.trim_matches(|c| c == '[' || c == ']'))
             .and_then(|g| g.split(',').next())
-            .map(|g| g.trim().trim_matches('\'').trim_matches('"').to_string())
+            .map(|g| fix_mojibake(g.trim().trim_matches('\'').trim_matches('"')))
             .filter(|g| !g.is_empty());
+        let popularity = pi
+            .and_then(|i| field(rec, i).parse::<f64>().ok())
+            .filter(|p| p.is_finite())
+            .map(|p| p.clamp(0.0, 100.0).round() as u32);
         tracks.push(Track {
-            artist: artist.to_string(),
-            title: name.to_string(),
+            artist,
+            title: name,
             spotify_id: Some(id.to_string()),
             genre,
             features: Some(AudioFeatures::from_array(v)),
             source: "spotify-csv".into(),
+            popularity,
+            explicit: ei.and_then(|i| parse_flag(field(rec, i))),
         });
     });
     report.imported = store.upsert_tracks(&tracks)?;

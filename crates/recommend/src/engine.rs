@@ -383,9 +383,11 @@ fn source_rank(source: &str) -> u8 {
 /// The films a list may draw on: floor, adult filter and one entry per film (title and year;
 /// the embedded entry, else the one with a TMDb id and the most votes).
 fn candidate_films(films: Vec<Film>, floor: &CatalogFloor, allow_explicit: bool) -> Vec<Film> {
+    // an imported row for an embedded film (same key) keeps the embedded film's standing
+    let curated: HashSet<String> = embedded_films().iter().map(Film::key).collect();
     let mut v: Vec<Film> = films
         .into_iter()
-        .filter(|f| film_clears_floor(f, floor))
+        .filter(|f| curated.contains(&f.key()) || film_clears_floor(f, floor))
         .filter(|f| allow_explicit || !film_is_explicit(f, floor))
         .collect();
     v.sort_by(|a, b| {
@@ -403,10 +405,11 @@ fn candidate_films(films: Vec<Film>, floor: &CatalogFloor, allow_explicit: bool)
 
 /// The tracks a list may draw on: with audio features, floor, explicit filter, one per song.
 fn candidate_tracks(tracks: Vec<Track>, floor: &CatalogFloor, allow_explicit: bool) -> Vec<Track> {
+    let curated: HashSet<String> = embedded_tracks().iter().map(Track::key).collect();
     let mut v: Vec<Track> = tracks
         .into_iter()
         .filter(|t| t.features.is_some())
-        .filter(|t| track_clears_floor(t, floor))
+        .filter(|t| curated.contains(&t.key()) || track_clears_floor(t, floor))
         .filter(|t| allow_explicit || !track_is_explicit(t, floor))
         .collect();
     v.sort_by(|a, b| {

@@ -1223,6 +1223,149 @@ mod tests {
     }
 
     #[test]
+    fn group_shuffle_session_and_reasons_from_the_command_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = tmp_db(&dir);
+        // three people: each person's mood, one least-misery list (the default)
+        let a = recommend_args(&[
+            "recommend",
+            "--person",
+            "happy",
+            "--person",
+            "sad",
+            "--person",
+            "0.05,0.05,0.6,0.1,0.1,0.05,0.05",
+            "--movies",
+            "8",
+            "--json",
+            "--offline",
+            "--db",
+            &db,
+        ]);
+        assert_eq!(a.people.len(), 3);
+        let v = recommend_json(&a);
+        assert_eq!(v["aggregation"], "least-misery");
+        let moods: Vec<&str> = v["people"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["mood"].as_str().unwrap())
+            .collect();
+        assert_eq!(moods, ["happy", "sad", "fear"]);
+        for m in v["movies"].as_array().unwrap() {
+            assert!(!m["genres"].to_string().contains("Horror"), "{m}");
+            assert!(m["reason"].as_str().unwrap().contains("least misery"));
+        }
+        let a = recommend_args(&[
+            "recommend",
+            "--person",
+            "happy",
+            "--person",
+            "sad",
+            "--group",
+            "average",
+            "--offline",
+            "--db",
+            &db,
+        ]);
+        assert_eq!(a.opts.group, Some(Aggregation::Average));
+        let text = recommend_text(&a, b"");
+        assert!(
+            text.contains("person 1: happy") && text.contains("person 2: sad"),
+            "{text}"
+        );
+        assert!(text.contains("by average"), "{text}");
+        assert!(TestCli::try_parse_from(["moodlens", "recommend", "--group", "median"]).is_err());
+        assert!(TestCli::try_parse_from(["moodlens", "recommend", "--person", "bored"]).is_err());
+        assert!(TestCli::try_parse_from([
+            "moodlens",
+            "recommend",
+            "--mood",
+            "sad",
+            "--person",
+            "happy"
+        ])
+        .is_err());
+
+        // the same list within a session, new picks with --shuffle
+        let args = |extra: &[&str]| {
+            let mut v = vec![
+                "recommend",
+                "--mood",
+                "happy",
+                "--json",
+                "--offline",
+                "--db",
+                &db,
+            ];
+            v.extend_from_slice(extra);
+            recommend_args(&v)
+        };
+        let keys = |v: &serde_json::Value| {
+            v["movies"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .chain(v["music"].as_array().unwrap())
+                .map(|i| i["key"].as_str().unwrap().to_string())
+                .collect::<Vec<_>>()
+        };
+        let first = recommend_json(&args(&["--session", "tab-1"]));
+        let calm = recommend_json(&args(&["--session", "tab-1", "--strategy", "calm"]));
+        assert_eq!(calm["strategy"], "calm");
+        let again = recommend_json(&args(&["--session", "tab-1"]));
+        assert_eq!(keys(&first), keys(&again));
+        let shuffled = recommend_json(&args(&["--session", "tab-1", "--shuffle"]));
+        assert_eq!(shuffled["shuffle"], 1);
+        assert!(keys(&shuffled).iter().all(|k| !keys(&first).contains(k)));
+        // text: reasons under every item
+        let text = recommend_text(
+            &recommend_args(&["recommend", "--mood", "fear", "--offline", "--db", &db]),
+            b"",
+        );
+        assert!(text.contains("strategy: calm"), "{text}");
+        assert_eq!(text.matches("why: ").count(), 10, "{text}");
+        assert!(text.contains("toward calm"));
+        assert!(text.contains("Left out: "));
+        assert!(
+            recommend_args(&["recommend", "--allow-explicit"])
+                .opts
+                .allow_explicit
+        );
+    }
+
+    #[test]
+    fn group_session_summary_reports_each_person() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut args = SummaryArgs::default();
+        args.opts.offline = true;
+        args.opts.store.db = Some(dir.path().join("g.db"));
+        let people = vec![
+            vec![0.0, 0.0, 0.0, 0.9, 0.05, 0.05, 0.0],
+            vec![0.0, 0.0, 0.8, 0.0, 0.1, 0.1, 0.0],
+        ];
+        let mut out = Vec::new();
+        let rec = session_summary_group(&people, "camera", &args, false, &mut out)
+            .unwrap()
+            .unwrap();
+        assert_eq!(rec.people.len(), 2);
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.starts_with("Detected 2 people"), "{text}");
+        assert!(text.contains("person 2: fear"));
+        let s = Store::open(&dir.path().join("g.db")).unwrap();
+        let h = s.sessions(None).unwrap();
+        assert_eq!(h[0].people.len(), 2);
+        assert_eq!(h[0].source, "camera");
+        // one person: the single-person summary
+        let mut out = Vec::new();
+        let rec = session_summary_group(&people[..1], "camera", &args, true, &mut out)
+            .unwrap()
+            .unwrap();
+        assert!(rec.people.is_empty());
+        assert_eq!(rec.mood, "happy");
+    }
+
+    #[test]
     fn catalog_import_reports_counts() {
         let dir = tempfile::tempdir().unwrap();
         let db = tmp_db(&dir);

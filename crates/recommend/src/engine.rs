@@ -1819,6 +1819,81 @@ mod tests {
         assert!("median".parse::<Aggregation>().is_err());
     }
 
+    #[test]
+    fn imported_items_are_held_to_the_floor_and_adult_ones_need_an_opt_in() {
+        let cfg = Config::default();
+        let film = |title: &str, votes: u64, rating: f64, adult: bool, id: u64| Film {
+            title: title.into(),
+            year: Some(2000),
+            genres: vec![35],
+            rating: Some(rating),
+            votes: Some(votes),
+            tmdb_id: Some(id),
+            source: "tmdb-csv".into(),
+            adult: Some(adult),
+        };
+        let floor = &cfg.floor;
+        assert!(film_clears_floor(
+            &film("Known", 5000, 7.0, false, 1),
+            floor
+        ));
+        assert!(!film_clears_floor(
+            &film("Obscure", 40, 9.0, false, 2),
+            floor
+        ));
+        assert!(!film_clears_floor(
+            &film("Panned", 5000, 4.0, false, 3),
+            floor
+        ));
+        let mut ml = film("Few ratings", 5, 9.0, false, 4);
+        ml.source = "movielens".into();
+        assert!(!film_clears_floor(&ml, floor));
+        ml.votes = Some(80);
+        assert!(film_clears_floor(&ml, floor));
+        assert!(film_is_explicit(&film("x", 5000, 7.0, true, 5), floor));
+        assert!(film_is_explicit(&film("Porno", 5000, 7.0, false, 6), floor));
+        // a comedy that clears everything but is adult: shown only with the opt-in
+        let mut store = Store::open_in_memory().unwrap();
+        store
+            .upsert_films(&[film("Zzz Adult Comedy", 90000, 9.9, true, 999_001)])
+            .unwrap();
+        let track = |artist: &str, pop: Option<u32>, explicit: Option<bool>, id: &str| Track {
+            artist: artist.into(),
+            title: "Song".into(),
+            spotify_id: Some(id.into()),
+            genre: None,
+            features: embedded_tracks()[0].features,
+            source: "spotify-csv".into(),
+            popularity: pop,
+            explicit,
+        };
+        assert!(track_clears_floor(&track("a", Some(80), None, "x"), floor));
+        assert!(!track_clears_floor(&track("a", Some(3), None, "x"), floor));
+        assert!(!track_clears_floor(&track("a", None, None, "x"), floor));
+        assert!(track_is_explicit(
+            &track("a", Some(80), Some(true), "x"),
+            floor
+        ));
+        assert!(track_is_explicit(
+            &track("Lil Shit", Some(80), None, "x"),
+            floor
+        ));
+        let shown = |allow: bool, store: &mut Store| {
+            (0..4).any(|seed| {
+                let mut r = req(Emotion::Happy, Strategy::Match, Some(seed));
+                r.movies = 10;
+                r.record = false;
+                r.allow_explicit = allow;
+                run(&r, &cfg, Some(store))
+                    .movies
+                    .iter()
+                    .any(|m| m.title == "Zzz Adult Comedy")
+            })
+        };
+        assert!(!shown(false, &mut store));
+        assert!(shown(true, &mut store), "opted in, a 9.9 comedy shows up");
+    }
+
     mod live_fallback {
         use super::*;
         use crate::live::fake::serve;

@@ -546,6 +546,27 @@ mod tests {
         let films = s.films().unwrap();
         assert_eq!(films[0].genres, vec![18]);
         assert_eq!(films[0].year, Some(1999));
+        // flags and popularity where the table has them; text repaired
+        let p3 = dir.path().join("flags.csv");
+        std::fs::write(&p3, "track_id,track_name,track_artist,valence,energy,danceability,acousticness,instrumentalness,loudness,tempo,track_popularity,explicit\n\
+            2plbrEY59IikOBgBGLjaoe,Halo,BeyoncÃ©,0.5,0.6,0.5,0.3,0,-7.7,158,83,False\n\
+            3AJwUDP919kvQ9QcozQPxg,X,Y,0.5,0.6,0.5,0.3,0,-7.7,158,12,True\n").unwrap();
+        let mut s3 = Store::open_in_memory().unwrap();
+        import_spotify_csv(&p3, &mut s3, false).unwrap();
+        let mut ts = s3.tracks().unwrap();
+        ts.sort_by_key(|t| t.title.clone());
+        assert_eq!(ts[0].artist, "Beyoncé");
+        assert_eq!((ts[0].popularity, ts[0].explicit), (Some(83), Some(false)));
+        assert_eq!((ts[1].popularity, ts[1].explicit), (Some(12), Some(true)));
+        std::fs::write(&p2, "id,title,genre,vote_average,vote_count,release_date,adult\n7,Am\u{c3}\u{a9}lie,Comedy,7.9,9000,2001-04-25,false\n8,Adult,Drama,7,900,2000-01-01,true\n").unwrap();
+        let mut s4 = Store::open_in_memory().unwrap();
+        import_tmdb_csv(&p2, &mut s4, false).unwrap();
+        let mut fs = s4.films().unwrap();
+        fs.sort_by_key(|f| f.tmdb_id);
+        assert_eq!(fs[0].title, "Amélie");
+        assert_eq!((fs[0].adult, fs[1].adult), (Some(false), Some(true)));
+        assert_eq!(parse_flag("TRUE"), Some(true));
+        assert_eq!(parse_flag("maybe"), None);
         // a file without the needed columns is an error, not a panic
         std::fs::write(&p2, "a,b\n1,2\n").unwrap();
         assert!(import_tmdb_csv(&p2, &mut s, false).is_err());

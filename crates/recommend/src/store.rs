@@ -734,6 +734,84 @@ mod tests {
         assert_eq!(mode, "wal");
     }
 
+    fn meta(visit: &str, key: &str, shuffle: u32) -> ListMeta {
+        ListMeta {
+            visit: visit.into(),
+            list_key: key.into(),
+            shuffle,
+            seed: 7,
+            people: vec![],
+        }
+    }
+
+    #[test]
+    fn sessions_group_requests_for_stable_lists_and_no_repeat() {
+        let mut s = Store::open_in_memory().unwrap();
+        let rec = |s: &mut Store, m: Option<&ListMeta>, k: &str| {
+            s.record_list(
+                1,
+                "manual",
+                Emotion::Happy,
+                &[0.0; 7],
+                "match",
+                0.0,
+                0.0,
+                &[item(k)],
+                m,
+            )
+            .unwrap()
+        };
+        rec(&mut s, None, "legacy-1"); // stored before sessions existed
+        rec(&mut s, Some(&meta("a", "happy", 0)), "a0");
+        rec(&mut s, Some(&meta("a", "calm", 0)), "a-calm");
+        rec(&mut s, Some(&meta("a", "happy", 1)), "a1");
+        assert_eq!(s.last_visit().unwrap(), Some((Some("a".into()), 1)));
+        assert_eq!(s.latest_list("a", "happy").unwrap(), Some((1, Some(7))));
+        assert_eq!(s.latest_list("a", "sad").unwrap(), None);
+        assert_eq!(
+            s.shuffled_away("a", "happy", 1).unwrap(),
+            HashSet::from(["a0".to_string()])
+        );
+        // session b: sees a's and the legacy items as earlier sessions, stably
+        rec(&mut s, Some(&meta("b", "happy", 0)), "b0");
+        let before_b = s.recent_item_keys_before("b", 5).unwrap();
+        for k in ["legacy-1", "a0", "a1", "a-calm"] {
+            assert!(before_b.contains(k), "{k}");
+        }
+        assert!(!before_b.contains("b0"));
+        rec(&mut s, Some(&meta("c", "happy", 0)), "c0");
+        assert_eq!(s.recent_item_keys_before("b", 5).unwrap(), before_b);
+        // only the last n sessions
+        let before_c = s.recent_item_keys_before("c", 1).unwrap();
+        assert_eq!(before_c, HashSet::from(["b0".to_string()]));
+        let all = s.sessions(None).unwrap();
+        assert_eq!(all[0].session, None);
+        assert_eq!(all[3].session.as_deref(), Some("a"));
+        assert_eq!(all[3].shuffle, 1);
+    }
+
+    #[test]
+    fn a_version_1_database_is_migrated() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v1.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(MIGRATIONS[0]).unwrap();
+            conn.pragma_update(None, "user_version", 1).unwrap();
+            conn.execute(
+                "INSERT INTO tracks (key, artist, title, spotify_id, genre, features, source)
+                 VALUES ('k', 'Michael BublÃ©', 'Home', NULL, 'pop', NULL, 'spotify-csv')",
+                [],
+            )
+            .unwrap();
+        }
+        let s = Store::open(&path).unwrap();
+        assert_eq!(s.schema_version().unwrap(), MIGRATIONS.len() as i64);
+        let t = &s.tracks().unwrap()[0];
+        assert_eq!(t.artist, "Michael Bublé", "mojibake repaired on read");
+        assert_eq!(t.popularity, None);
+    }
+
     #[test]
     fn recommended_items_are_found_by_title_forms() {
         let mut s = Store::open_in_memory().unwrap();

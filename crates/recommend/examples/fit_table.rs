@@ -11,6 +11,7 @@
 use std::collections::BTreeMap;
 
 use moodlens_common::Emotion;
+use moodlens_recommend::catalog::{embedded_films, embedded_tracks};
 use moodlens_recommend::config::{tmdb_genre_id, tmdb_genre_name};
 use moodlens_recommend::engine::{recommend, rule_violations, Live, RecItem, Request};
 use moodlens_recommend::mood::MusicMood;
@@ -134,6 +135,12 @@ fn main() -> anyhow::Result<()> {
     println!("|---|---|---|---|---|---|---|---|---|---|");
     let mut total_broken = 0;
     let mut reported = 0;
+    let (mut all_films, mut all_tracks, mut imp_films, mut imp_tracks) = (0, 0, 0, 0);
+    let curated: std::collections::HashSet<String> = embedded_films()
+        .iter()
+        .map(|f| f.key())
+        .chain(embedded_tracks().iter().map(|t| t.key()))
+        .collect();
     let mut rows: Vec<(String, Mood, Strategy, bool)> = Vec::new();
     for e in Emotion::ALL {
         for s in Strategy::ALL {
@@ -174,6 +181,18 @@ fn main() -> anyhow::Result<()> {
             let cap = (rules.max_sad * out.music.len() as f64 + 1e-9).floor() as usize;
             bad_tracks += sad.saturating_sub(cap);
             reported += rule_violations(&out, &rules).len();
+            all_films += out.movies.len();
+            all_tracks += out.music.len();
+            imp_films += out
+                .movies
+                .iter()
+                .filter(|m| !curated.contains(&m.key))
+                .count();
+            imp_tracks += out
+                .music
+                .iter()
+                .filter(|m| !curated.contains(&m.key))
+                .count();
             for t in &out.music {
                 if let Some(m) = label(t) {
                     *mix.entry(m).or_insert(0) += 1;
@@ -202,6 +221,11 @@ fn main() -> anyhow::Result<()> {
     }
     println!(
         "\nItems breaking a rule, all rows: {total_broken} (rule_violations reports {reported})"
+    );
+    println!(
+        "Not in the embedded catalog: {:.0}% of the films, {:.0}% of the tracks",
+        100.0 * imp_films as f64 / all_films.max(1) as f64,
+        100.0 * imp_tracks as f64 / all_tracks.max(1) as f64
     );
     Ok(())
 }

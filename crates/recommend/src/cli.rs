@@ -512,7 +512,11 @@ pub fn print_recommendations(rec: &Recommendations, out: &mut dyn Write) -> std:
         out,
         "\nLike or dislike an item: moodlens feedback \"<title>\" --like|--dislike"
     )?;
-    if rec.session.is_some() {
+    let named = rec
+        .session
+        .as_deref()
+        .is_some_and(|s| !s.starts_with("auto:"));
+    if rec.session_id.is_some() || named {
         writeln!(
             out,
             "Same list again in this session; new picks: add --shuffle"
@@ -894,11 +898,34 @@ pub fn run_catalog(args: &CatalogArgs, out: &mut dyn Write) -> anyhow::Result<()
     match &args.command {
         CatalogCommand::Stats(sa) => {
             let store = sa.open()?;
+            let cfg = sa.config()?;
             let (f, t) = store.catalog_counts()?;
             writeln!(
                 out,
                 "Imported catalog: {f} films, {t} tracks (plus the embedded catalog)"
             )?;
+            let films = store.films()?;
+            let tracks = store.tracks()?;
+            let ok_films = films
+                .iter()
+                .filter(|x| crate::engine::film_clears_floor(x, &cfg.floor))
+                .count();
+            let ok_tracks = tracks
+                .iter()
+                .filter(|x| crate::engine::track_clears_floor(x, &cfg.floor))
+                .count();
+            let unknown = tracks.iter().filter(|x| x.popularity.is_none()).count();
+            writeln!(
+                out,
+                "Clearing the floor ([floor] in the config): {ok_films} films, {ok_tracks} tracks"
+            )?;
+            if unknown > 0 {
+                writeln!(
+                    out,
+                    "{unknown} tracks have no popularity (imported by an older version): \
+                     re-import them to use them"
+                )?;
+            }
         }
         CatalogCommand::Import(ia) => {
             let (from, what) = match &ia.source {
@@ -1386,7 +1413,9 @@ mod tests {
         let TestCmd::Catalog(c) = parse(&["catalog", "stats", "--db", &db]) else {
             panic!()
         };
-        assert!(printed(|out| run_catalog(&c, out)).contains("1 films"));
+        let text = printed(|out| run_catalog(&c, out));
+        assert!(text.contains("1 films"), "{text}");
+        assert!(text.contains("Clearing the floor"), "{text}");
     }
 
     #[test]

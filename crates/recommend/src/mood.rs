@@ -139,7 +139,8 @@ impl Mood {
 )]
 #[serde(rename_all = "lowercase")]
 pub enum Strategy {
-    /// Content congruent with the mood (the default, as in the original design: sad → drama).
+    /// Content congruent with the mood (as in the original design: happy → comedy, sad → drama,
+    /// angry → action); the default strategy per emotion is in the config.
     #[default]
     Match,
     /// Iso principle: music starts near the mood and moves step by step toward positive valence;
@@ -180,7 +181,9 @@ impl Strategy {
         }
     }
 
-    /// Music targets for `n` slots: the path on the circumplex the music list follows.
+    /// A path of `n` points on the circumplex from `start` toward the strategy's goal (comfort:
+    /// as calm). The engine plans music by music moods (see `engine` and docs/RECOMMEND.md,
+    /// "Music: moods, not points"); this path is kept for callers that place points themselves.
     pub fn music_path(self, start: Va, n: usize) -> Vec<Va> {
         match self {
             Strategy::Match => vec![start; n],

@@ -969,6 +969,18 @@ mod tests {
         Feedback(FeedbackArgs),
         History(HistoryArgs),
         Catalog(CatalogArgs),
+        Summary(SummaryArgs),
+    }
+
+    #[test]
+    fn argument_definitions_are_consistent() {
+        use clap::CommandFactory;
+        TestCli::command().debug_assert();
+        let TestCmd::Summary(s) = parse(&["summary", "--group", "average", "--shuffle"]) else {
+            panic!()
+        };
+        assert_eq!(s.opts.group, Some(Aggregation::Average));
+        assert!(s.opts.shuffle);
     }
 
     fn parse(args: &[&str]) -> TestCmd {

@@ -27,6 +27,9 @@ pub struct Film {
     pub tmdb_id: Option<u64>,
     /// Where the film comes from: "embedded", "movielens", "tmdb-csv", "tmdb-live".
     pub source: String,
+    /// TMDb's `adult` flag, where the source has it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adult: Option<bool>,
 }
 
 impl Film {
@@ -59,6 +62,16 @@ impl Film {
         }
     }
 
+    /// Identity across catalogs: normalised title and year (one entry per film when the same
+    /// film comes from several tables with different keys).
+    pub fn title_key(&self) -> String {
+        format!(
+            "{}:{}",
+            normalize_title(&self.title),
+            self.year.map(|y| y.to_string()).unwrap_or_default()
+        )
+    }
+
     pub fn genre_names(&self) -> Vec<&'static str> {
         self.genres
             .iter()
@@ -79,6 +92,12 @@ pub struct Track {
     /// Real audio features, when the catalog has them.
     pub features: Option<AudioFeatures>,
     pub source: String,
+    /// Spotify popularity (0–100), where the source has it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub popularity: Option<u32>,
+    /// Spotify's `explicit` flag, where the source has it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub explicit: Option<bool>,
 }
 
 impl Track {
@@ -91,6 +110,23 @@ impl Track {
                 normalize_title(&self.title)
             ),
         }
+    }
+
+    /// Identity across tables: the first credited artist and the title without version suffixes
+    /// ("- Remastered 2011", "(feat. …)", "[Live]"), both normalised. The same song under several
+    /// Spotify ids (album, single, remaster) is one entry.
+    pub fn song_key(&self) -> String {
+        let artist = self.artist.split([',', '&']).next().unwrap_or(&self.artist);
+        let artist = artist.split(" feat").next().unwrap_or(artist);
+        let mut title = self.title.as_str();
+        for cut in [" - ", " (", " [", " – "] {
+            if let Some(i) = title.find(cut) {
+                if i > 0 {
+                    title = &title[..i];
+                }
+            }
+        }
+        format!("{}:{}", normalize_title(artist), normalize_title(title))
     }
 
     pub fn link(&self) -> String {
@@ -126,6 +162,103 @@ pub fn normalize_title(s: &str) -> String {
         }
     }
     out
+}
+
+/// cp1252's characters for the bytes 0x80–0x9F (0 where the code page leaves a byte undefined:
+/// decoders then pass the byte through as the Latin-1 control character U+0080–U+009F).
+const CP1252_HIGH: [u32; 32] = [
+    0x20AC, 0, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160, 0x2039,
+    0x0152, 0, 0x017D, 0, 0, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014, 0x02DC,
+    0x2122, 0x0161, 0x203A, 0x0153, 0, 0x017E, 0x0178,
+];
+
+/// The byte a character stands for when UTF-8 text was decoded as cp1252/Latin-1: U+0000–U+00FF
+/// are themselves, cp1252's extra characters their byte.
+fn latin1_byte(c: char) -> Option<u8> {
+    let u = c as u32;
+    if u <= 0xFF {
+        return Some(u as u8);
+    }
+    CP1252_HIGH
+        .iter()
+        .position(|&x| x == u)
+        .map(|i| 0x80 + i as u8)
+}
+
+/// Repair text that was UTF-8, decoded as cp1252/Latin-1 and encoded as UTF-8 again
+/// ("Michael BublÃ©" → "Michael Bublé", "BEYONCÃ‰" → "BEYONCÉ"). Only a run that spells a valid
+/// UTF-8 sequence (a lead byte U+00C2–U+00F4 followed by its continuation bytes 0x80–0xBF) is
+/// replaced, so correct text — "NÃO", "JOÃO", "Amélie" — is left alone. Applied until nothing
+/// changes (text encoded twice over).
+pub fn fix_mojibake(s: &str) -> String {
+    let mut cur = s.to_string();
+    for _ in 0..3 {
+        let next = fix_once(&cur);
+        if next == cur {
+            break;
+        }
+        cur = next;
+    }
+    cur
+}
+
+fn fix_once(s: &str) -> String {
+    let chars: Vec<char> = s.chars().collect();
+    let mut out = String::with_capacity(s.len());
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let need = match c as u32 {
+            0xC2..=0xDF => 1,
+            0xE0..=0xEF => 2,
+            0xF0..=0xF4 => 3,
+            _ => 0,
+        };
+        if need > 0 {
+            let mut bytes = vec![c as u32 as u8];
+            for k in 1..=need {
+                match chars.get(i + k).and_then(|&d| latin1_byte(d)) {
+                    Some(b) if (0x80..=0xBF).contains(&b) => bytes.push(b),
+                    _ => break,
+                }
+            }
+            if bytes.len() == need + 1 {
+                if let Ok(t) = std::str::from_utf8(&bytes) {
+                    out.push_str(t);
+                    i += need + 1;
+                    continue;
+                }
+            }
+        }
+        out.push(c);
+        i += 1;
+    }
+    out
+}
+
+/// Whether `s` shows mojibake that [`fix_mojibake`] would repair.
+pub fn has_mojibake(s: &str) -> bool {
+    fix_mojibake(s) != s
+}
+
+/// Whether a title or artist contains one of `words` as a whole word (case-insensitive; a word may
+/// end in `*` to match any continuation, e.g. "fuck*").
+pub fn has_explicit_word(s: &str, words: &[String]) -> bool {
+    if words.is_empty() {
+        return false;
+    }
+    let lower = s.to_lowercase();
+    let tokens: Vec<&str> = lower
+        .split(|c: char| !(c.is_alphanumeric() || c == '*'))
+        .filter(|t| !t.is_empty())
+        .collect();
+    words.iter().any(|w| {
+        let w = w.to_lowercase();
+        match w.strip_suffix('*') {
+            Some(prefix) => tokens.iter().any(|t| t.starts_with(prefix)),
+            None => tokens.iter().any(|t| *t == w),
+        }
+    })
 }
 
 /// Percent-encoding for a URL query or path segment.
@@ -186,6 +319,7 @@ pub fn embedded_films() -> Vec<Film> {
             votes: None,
             tmdb_id: r.tmdb_id,
             source: "embedded".into(),
+            adult: None,
         })
         .collect()
 }
@@ -210,6 +344,8 @@ pub fn embedded_tracks() -> Vec<Track> {
                 tempo: r.tempo,
             }),
             source: "embedded".into(),
+            popularity: None,
+            explicit: None,
         })
         .collect()
 }
@@ -274,6 +410,7 @@ mod tests {
             votes: None,
             tmdb_id: Some(194),
             source: "embedded".into(),
+            adult: None,
         };
         assert_eq!(f.link(), "https://www.themoviedb.org/movie/194");
         f.tmdb_id = None;
@@ -285,5 +422,62 @@ mod tests {
             "the lord of the rings the return"
         );
         assert_eq!(normalize_title("Simon & Garfunkel"), "simon and garfunkel");
+    }
+
+    #[test]
+    fn mojibake_is_repaired_and_correct_text_left_alone() {
+        for (bad, good) in [
+            ("Michael BublÃ©", "Michael Bublé"),
+            ("BEYONCÃ‰ [Platinum Edition]", "BEYONCÉ [Platinum Edition]"),
+            ("TiÃ«sto", "Tiësto"),
+            ("DÃ\u{81}KITI", "DÁKITI"),
+            ("ROSALÃ\u{8d}A", "ROSALÍA"),
+            ("EL ÃšLTIMO TOUR DEL MUNDO", "EL ÚLTIMO TOUR DEL MUNDO"),
+            ("Where Are Ãœ Now", "Where Are Ü Now"),
+            ("Ã· (Deluxe)", "÷ (Deluxe)"),
+            ("CÃƒÂ©line", "Céline"),
+        ] {
+            assert_eq!(fix_mojibake(bad), good, "{bad}");
+            assert!(has_mojibake(bad));
+            assert!(!has_mojibake(good));
+        }
+        for ok in [
+            "MTG QUEM NÃO QUER SOU EU",
+            "DJ JOÃO PEREIRA",
+            "MALDIÇÃO ETERNA",
+            "Amélie",
+            "Pokémon — 2000",
+            "Sigur Rós",
+            "Ã",
+        ] {
+            assert_eq!(fix_mojibake(ok), ok);
+        }
+        let words = vec!["fuck*".to_string(), "shit".to_string()];
+        assert!(has_explicit_word("Type Shit", &words));
+        assert!(has_explicit_word("FUCKING", &words));
+        assert!(!has_explicit_word("Shiti Kahani", &words));
+        assert!(!has_explicit_word("anything", &[]));
+        let t = |artist: &str, title: &str| Track {
+            artist: artist.into(),
+            title: title.into(),
+            spotify_id: None,
+            genre: None,
+            features: None,
+            source: "x".into(),
+            popularity: None,
+            explicit: None,
+        };
+        assert_eq!(
+            t("The Beatles", "Let It Be - Remastered 2009").song_key(),
+            t("The Beatles", "Let It Be").song_key()
+        );
+        assert_eq!(
+            t("Lady Gaga, Bruno Mars", "Die With A Smile").song_key(),
+            t("Lady Gaga", "Die With A Smile (feat. x)").song_key()
+        );
+        assert_ne!(
+            t("Adele", "Hello").song_key(),
+            t("Lionel Richie", "Hello").song_key()
+        );
     }
 }

@@ -12,7 +12,7 @@ use clap::{Args, Subcommand};
 use moodlens_common::Emotion;
 
 use crate::config::Config;
-use crate::engine::{recommend, Live, Recommendations, Request};
+use crate::engine::{recommend, Aggregation, Live, Recommendations, Request};
 use crate::import::{import_movielens, import_spotify_csv, import_tmdb_csv, ImportReport};
 use crate::live::{DiskCache, Http, SpotifyAuth, SpotifyClient, TmdbAuth, TmdbClient};
 use crate::mood::{Mood, Strategy};
@@ -64,11 +64,32 @@ fn parse_strategy(s: &str) -> Result<Strategy, String> {
     s.parse::<Strategy>().map_err(|e| e.to_string())
 }
 
+fn parse_aggregation(s: &str) -> Result<Aggregation, String> {
+    s.parse::<Aggregation>().map_err(|e| e.to_string())
+}
+
+/// One person's mood on the command line: an emotion name, or seven comma-separated
+/// probabilities in the model's order.
+pub fn parse_person(s: &str) -> Result<Mood, String> {
+    if s.contains(',') {
+        let v = s
+            .split(',')
+            .map(|x| x.trim().parse::<f64>())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|_| format!("'{s}': seven comma-separated probabilities expected"))?;
+        Mood::from_probabilities(&v).map_err(|e| e.to_string())
+    } else {
+        parse_emotion(s).map(Mood::from_emotion)
+    }
+}
+
 /// Recommendation knobs shared by `recommend` and the end-of-session summary of `live`/`detect`.
 #[derive(Args, Debug, Clone, PartialEq)]
 pub struct RecommendOptions {
-    /// match (content congruent with the mood; default), uplift (start near the mood, move toward
-    /// positive valence) or calm (toward low arousal, positive valence).
+    /// match (content congruent with the mood), uplift (start near the mood, move toward positive
+    /// valence), calm (toward low arousal, positive valence) or comfort (emotional dramas, gentle
+    /// films, soothing music). Default per mood: happy, angry, surprise, neutral → match;
+    /// sad → comfort; fear, disgust → calm (`[default_strategy]` in the config).
     #[arg(long, value_parser = parse_strategy)]
     pub strategy: Option<Strategy>,
     /// Number of movies.
@@ -86,6 +107,21 @@ pub struct RecommendOptions {
     /// Do not record this session in the history.
     #[arg(long)]
     pub no_history: bool,
+    /// New picks for the same mood and strategy (the list otherwise stays the same within a
+    /// session).
+    #[arg(long)]
+    pub shuffle: bool,
+    /// The session the request belongs to (the same mood and strategy give the same list within
+    /// it). Default: an automatic session that ends after `session_minutes` (30) without requests.
+    #[arg(long, value_name = "NAME")]
+    pub session: Option<String>,
+    /// When several people are in the frame: one list for the group by least-misery (default:
+    /// nothing that fits anyone's state badly) or average (the mean mood).
+    #[arg(long, value_name = "average|least-misery", value_parser = parse_aggregation)]
+    pub group: Option<Aggregation>,
+    /// Also show adult films and explicit tracks.
+    #[arg(long)]
+    pub allow_explicit: bool,
     #[command(flatten)]
     pub store: StoreArgs,
 }
@@ -99,6 +135,10 @@ impl Default for RecommendOptions {
             seed: None,
             offline: false,
             no_history: false,
+            shuffle: false,
+            session: None,
+            group: None,
+            allow_explicit: false,
             store: StoreArgs::default(),
         }
     }
@@ -114,6 +154,11 @@ pub struct RecommendArgs {
     /// Seven probabilities in the model's order (angry,disgust,fear,happy,sad,surprise,neutral).
     #[arg(long, value_delimiter = ',', num_args = 1.., conflicts_with = "mood")]
     pub probabilities: Option<Vec<f64>>,
+    /// One person of a group (repeat for each): an emotion or seven comma-separated
+    /// probabilities. With two or more, one list serves the group (see --group).
+    #[arg(long = "person", value_name = "MOOD|P1,…,P7", value_parser = parse_person,
+          conflicts_with_all = ["mood", "probabilities"])]
+    pub people: Vec<Mood>,
     /// Print JSON (stable shape, documented in docs/RECOMMEND.md).
     #[arg(long)]
     pub json: bool,
@@ -304,6 +349,46 @@ pub fn recommend_with_env(
     opts: &RecommendOptions,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> anyhow::Result<Recommendations> {
+    recommend_for(mood, Vec::new(), source, opts, env)
+}
+
+/// One list for several people (each person's mood, in frame order), by `opts.group`
+/// (least-misery when not given). One person: as [`recommend_with`].
+pub fn recommend_group_with(
+    people: Vec<Mood>,
+    source: &str,
+    opts: &RecommendOptions,
+) -> anyhow::Result<Recommendations> {
+    recommend_group_with_env(people, source, opts, &|k| std::env::var(k).ok())
+}
+
+/// [`recommend_group_with`], reading the environment through `env`.
+pub fn recommend_group_with_env(
+    people: Vec<Mood>,
+    source: &str,
+    opts: &RecommendOptions,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> anyhow::Result<Recommendations> {
+    match people.len() {
+        0 => anyhow::bail!("no person to recommend for"),
+        1 => {
+            let mood = people.into_iter().next().expect("one person");
+            recommend_for(mood, Vec::new(), source, opts, env)
+        }
+        _ => {
+            let mood = crate::engine::group_mood(&people)?;
+            recommend_for(mood, people, source, opts, env)
+        }
+    }
+}
+
+fn recommend_for(
+    mood: Mood,
+    people: Vec<Mood>,
+    source: &str,
+    opts: &RecommendOptions,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> anyhow::Result<Recommendations> {
     let cfg = opts.store.config()?;
     let live = live_clients_with(&cfg, opts.offline, env);
     let mut notice = None;
@@ -316,14 +401,21 @@ pub fn recommend_with_env(
             None
         }
     };
+    let strategy = opts
+        .strategy
+        .unwrap_or_else(|| cfg.strategy_for(mood.emotion));
     let req = Request {
-        mood,
-        strategy: opts.strategy.unwrap_or(cfg.default_strategy),
         movies: opts.movies,
         music: opts.music,
         seed: opts.seed,
         source: source.to_string(),
         record: !opts.no_history,
+        people,
+        aggregation: opts.group.unwrap_or_default(),
+        session: opts.session.clone(),
+        shuffle: opts.shuffle,
+        allow_explicit: opts.allow_explicit,
+        ..Request::new(mood, strategy)
     };
     let mut rec = recommend(&req, &cfg, store.as_mut(), &live)?;
     if let Some(n) = notice {
@@ -332,16 +424,43 @@ pub fn recommend_with_env(
     Ok(rec)
 }
 
-/// Human-readable recommendations.
+/// Human-readable recommendations: the mood (each person's, for a group), then every item with
+/// its reason and link.
 pub fn print_recommendations(rec: &Recommendations, out: &mut dyn Write) -> std::io::Result<()> {
     for n in &rec.notices {
         writeln!(out, "notice: {n}")?;
     }
-    writeln!(
-        out,
-        "Mood: {} (valence {:+.2}, arousal {:+.2}) · strategy: {}",
-        rec.mood, rec.valence, rec.arousal, rec.strategy
-    )?;
+    if !rec.people.is_empty() {
+        writeln!(out, "People ({}):", rec.people.len())?;
+        for p in &rec.people {
+            let conf = p.probabilities.get(&p.mood).copied().unwrap_or(0.0);
+            writeln!(
+                out,
+                "  person {}: {} ({:.0}%, valence {:+.2}, arousal {:+.2})",
+                p.person,
+                p.mood,
+                conf * 100.0,
+                p.valence,
+                p.arousal
+            )?;
+        }
+        writeln!(
+            out,
+            "Group mood: {} · one list for everyone by {} · strategy: {}",
+            rec.mood,
+            rec.aggregation.as_deref().unwrap_or("least-misery"),
+            rec.strategy
+        )?;
+    } else {
+        writeln!(
+            out,
+            "Mood: {} (valence {:+.2}, arousal {:+.2}) · strategy: {}",
+            rec.mood, rec.valence, rec.arousal, rec.strategy
+        )?;
+    }
+    if !rec.excluded_genres.is_empty() {
+        writeln!(out, "Left out: {}", rec.excluded_genres.join(", "))?;
+    }
     writeln!(out, "\nMovies ({}):", rec.genres.join(", "))?;
     for (i, m) in rec.movies.iter().enumerate() {
         let year = m.year.map(|y| format!(" ({y})")).unwrap_or_default();
@@ -358,6 +477,9 @@ pub fn print_recommendations(rec: &Recommendations, out: &mut dyn Write) -> std:
             m.genres.join(", "),
             rating
         )?;
+        if !m.reason.is_empty() {
+            writeln!(out, "      why: {}", m.reason)?;
+        }
         writeln!(out, "      {}", m.link)?;
     }
     writeln!(out, "\nMusic:")?;
@@ -375,6 +497,9 @@ pub fn print_recommendations(rec: &Recommendations, out: &mut dyn Write) -> std:
             t.title,
             mood
         )?;
+        if !t.reason.is_empty() {
+            writeln!(out, "      why: {}", t.reason)?;
+        }
         writeln!(out, "      {}", t.link)?;
     }
     if !rec.playlists.is_empty() {
@@ -387,6 +512,16 @@ pub fn print_recommendations(rec: &Recommendations, out: &mut dyn Write) -> std:
         out,
         "\nLike or dislike an item: moodlens feedback \"<title>\" --like|--dislike"
     )?;
+    let named = rec
+        .session
+        .as_deref()
+        .is_some_and(|s| !s.starts_with("auto:"));
+    if rec.session_id.is_some() || named {
+        writeln!(
+            out,
+            "Same list again in this session; new picks: add --shuffle"
+        )?;
+    }
     Ok(())
 }
 
@@ -399,6 +534,10 @@ pub fn run_recommend(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> anyhow::Result<()> {
+    if !args.people.is_empty() {
+        let rec = recommend_group_with(args.people.clone(), "manual", &args.opts)?;
+        return write_recommendations(&rec, args.json, out);
+    }
     let (mood, source) = match (&args.probabilities, args.mood) {
         (Some(p), _) => (Mood::from_probabilities(p)?, "manual"),
         (None, Some(e)) => (Mood::from_emotion(e), "manual"),
@@ -414,11 +553,19 @@ pub fn run_recommend(
         }
     };
     let rec = recommend_with(mood, source, &args.opts)?;
-    if args.json {
-        serde_json::to_writer_pretty(&mut *out, &rec)?;
+    write_recommendations(&rec, args.json, out)
+}
+
+fn write_recommendations(
+    rec: &Recommendations,
+    json: bool,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    if json {
+        serde_json::to_writer_pretty(&mut *out, rec)?;
         writeln!(out)?;
     } else {
-        print_recommendations(&rec, out)?;
+        print_recommendations(rec, out)?;
     }
     Ok(())
 }
@@ -443,6 +590,38 @@ pub fn session_summary(
         writeln!(out)?;
     } else {
         writeln!(out, "Detected mood: {}", rec.mood)?;
+        print_recommendations(&rec, out)?;
+    }
+    Ok(Some(rec))
+}
+
+/// End-of-session summary when several people were seen: `people` holds each person's seven
+/// averaged probabilities (in frame order). Reports each person's mood and one list for the group
+/// (`--group`, least-misery by default); one person is [`session_summary`].
+pub fn session_summary_group(
+    people: &[Vec<f64>],
+    source: &str,
+    args: &SummaryArgs,
+    json: bool,
+    out: &mut dyn Write,
+) -> anyhow::Result<Option<Recommendations>> {
+    if args.no_recommend {
+        return Ok(None);
+    }
+    let moods = people
+        .iter()
+        .map(|p| Mood::from_probabilities(p))
+        .collect::<Result<Vec<_>, _>>()?;
+    let rec = recommend_group_with(moods, source, &args.opts)?;
+    if json {
+        serde_json::to_writer_pretty(&mut *out, &rec)?;
+        writeln!(out)?;
+    } else {
+        if rec.people.is_empty() {
+            writeln!(out, "Detected mood: {}", rec.mood)?;
+        } else {
+            writeln!(out, "Detected {} people", rec.people.len())?;
+        }
         print_recommendations(&rec, out)?;
     }
     Ok(Some(rec))
@@ -692,11 +871,34 @@ pub fn run_catalog(args: &CatalogArgs, out: &mut dyn Write) -> anyhow::Result<()
     match &args.command {
         CatalogCommand::Stats(sa) => {
             let store = sa.open()?;
+            let cfg = sa.config()?;
             let (f, t) = store.catalog_counts()?;
             writeln!(
                 out,
                 "Imported catalog: {f} films, {t} tracks (plus the embedded catalog)"
             )?;
+            let films = store.films()?;
+            let tracks = store.tracks()?;
+            let ok_films = films
+                .iter()
+                .filter(|x| crate::engine::film_clears_floor(x, &cfg.floor))
+                .count();
+            let ok_tracks = tracks
+                .iter()
+                .filter(|x| crate::engine::track_clears_floor(x, &cfg.floor))
+                .count();
+            let unknown = tracks.iter().filter(|x| x.popularity.is_none()).count();
+            writeln!(
+                out,
+                "Clearing the floor ([floor] in the config): {ok_films} films, {ok_tracks} tracks"
+            )?;
+            if unknown > 0 {
+                writeln!(
+                    out,
+                    "{unknown} tracks have no popularity (imported by an older version): \
+                     re-import them to use them"
+                )?;
+            }
         }
         CatalogCommand::Import(ia) => {
             let (from, what) = match &ia.source {
@@ -740,6 +942,18 @@ mod tests {
         Feedback(FeedbackArgs),
         History(HistoryArgs),
         Catalog(CatalogArgs),
+        Summary(SummaryArgs),
+    }
+
+    #[test]
+    fn argument_definitions_are_consistent() {
+        use clap::CommandFactory;
+        TestCli::command().debug_assert();
+        let TestCmd::Summary(s) = parse(&["summary", "--group", "average", "--shuffle"]) else {
+            panic!()
+        };
+        assert_eq!(s.opts.group, Some(Aggregation::Average));
+        assert!(s.opts.shuffle);
     }
 
     fn parse(args: &[&str]) -> TestCmd {
@@ -814,7 +1028,14 @@ mod tests {
         ]);
         let v = recommend_json(&a);
         assert_eq!(v["mood"], "sad");
-        assert_eq!(v["strategy"], "match");
+        assert_eq!(v["strategy"], "comfort", "sad's default strategy");
+        assert!(v["session"].as_str().unwrap().starts_with("auto:"));
+        for it in v["movies"].as_array().unwrap() {
+            assert!(
+                it["reason"].as_str().unwrap().ends_with("comfort for sad"),
+                "{it}"
+            );
+        }
         assert!(v["movies"].as_array().unwrap().len() >= 5);
         assert!(v["music"].as_array().unwrap().len() >= 5);
         for it in v["movies"]
@@ -975,8 +1196,21 @@ mod tests {
         let rec =
             recommend_with_env(Mood::from_emotion(Emotion::Sad), "manual", &opts, &env).unwrap();
         assert!(rec.notices.is_empty(), "{:?}", rec.notices);
-        assert!(rec.movies.iter().any(|m| m.source == "tmdb-live"));
         assert!(rec.playlists.iter().any(|m| m.source == "spotify-live"));
+        // live films join the candidates (seeded noise decides whether one makes a list)
+        let live_films: usize = (1..=4)
+            .map(|seed| {
+                let o = RecommendOptions {
+                    seed: Some(seed),
+                    strategy: Some(Strategy::Match),
+                    ..opts.clone()
+                };
+                let r = recommend_with_env(Mood::from_emotion(Emotion::Sad), "manual", &o, &env)
+                    .unwrap();
+                r.movies.iter().filter(|m| m.source == "tmdb-live").count()
+            })
+            .sum();
+        assert!(live_films > 0);
         let seen = srv.seen.lock().unwrap().clone();
         assert!(seen
             .iter()
@@ -1001,6 +1235,149 @@ mod tests {
     }
 
     #[test]
+    fn group_shuffle_session_and_reasons_from_the_command_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = tmp_db(&dir);
+        // three people: each person's mood, one least-misery list (the default)
+        let a = recommend_args(&[
+            "recommend",
+            "--person",
+            "happy",
+            "--person",
+            "sad",
+            "--person",
+            "0.05,0.05,0.6,0.1,0.1,0.05,0.05",
+            "--movies",
+            "8",
+            "--json",
+            "--offline",
+            "--db",
+            &db,
+        ]);
+        assert_eq!(a.people.len(), 3);
+        let v = recommend_json(&a);
+        assert_eq!(v["aggregation"], "least-misery");
+        let moods: Vec<&str> = v["people"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["mood"].as_str().unwrap())
+            .collect();
+        assert_eq!(moods, ["happy", "sad", "fear"]);
+        for m in v["movies"].as_array().unwrap() {
+            assert!(!m["genres"].to_string().contains("Horror"), "{m}");
+            assert!(m["reason"].as_str().unwrap().contains("least misery"));
+        }
+        let a = recommend_args(&[
+            "recommend",
+            "--person",
+            "happy",
+            "--person",
+            "sad",
+            "--group",
+            "average",
+            "--offline",
+            "--db",
+            &db,
+        ]);
+        assert_eq!(a.opts.group, Some(Aggregation::Average));
+        let text = recommend_text(&a, b"");
+        assert!(
+            text.contains("person 1: happy") && text.contains("person 2: sad"),
+            "{text}"
+        );
+        assert!(text.contains("by average"), "{text}");
+        assert!(TestCli::try_parse_from(["moodlens", "recommend", "--group", "median"]).is_err());
+        assert!(TestCli::try_parse_from(["moodlens", "recommend", "--person", "bored"]).is_err());
+        assert!(TestCli::try_parse_from([
+            "moodlens",
+            "recommend",
+            "--mood",
+            "sad",
+            "--person",
+            "happy"
+        ])
+        .is_err());
+
+        // the same list within a session, new picks with --shuffle
+        let args = |extra: &[&str]| {
+            let mut v = vec![
+                "recommend",
+                "--mood",
+                "happy",
+                "--json",
+                "--offline",
+                "--db",
+                &db,
+            ];
+            v.extend_from_slice(extra);
+            recommend_args(&v)
+        };
+        let keys = |v: &serde_json::Value| {
+            v["movies"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .chain(v["music"].as_array().unwrap())
+                .map(|i| i["key"].as_str().unwrap().to_string())
+                .collect::<Vec<_>>()
+        };
+        let first = recommend_json(&args(&["--session", "tab-1"]));
+        let calm = recommend_json(&args(&["--session", "tab-1", "--strategy", "calm"]));
+        assert_eq!(calm["strategy"], "calm");
+        let again = recommend_json(&args(&["--session", "tab-1"]));
+        assert_eq!(keys(&first), keys(&again));
+        let shuffled = recommend_json(&args(&["--session", "tab-1", "--shuffle"]));
+        assert_eq!(shuffled["shuffle"], 1);
+        assert!(keys(&shuffled).iter().all(|k| !keys(&first).contains(k)));
+        // text: reasons under every item
+        let text = recommend_text(
+            &recommend_args(&["recommend", "--mood", "fear", "--offline", "--db", &db]),
+            b"",
+        );
+        assert!(text.contains("strategy: calm"), "{text}");
+        assert_eq!(text.matches("why: ").count(), 10, "{text}");
+        assert!(text.contains("toward calm"));
+        assert!(text.contains("Left out: "));
+        assert!(
+            recommend_args(&["recommend", "--allow-explicit"])
+                .opts
+                .allow_explicit
+        );
+    }
+
+    #[test]
+    fn group_session_summary_reports_each_person() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut args = SummaryArgs::default();
+        args.opts.offline = true;
+        args.opts.store.db = Some(dir.path().join("g.db"));
+        let people = vec![
+            vec![0.0, 0.0, 0.0, 0.9, 0.05, 0.05, 0.0],
+            vec![0.0, 0.0, 0.8, 0.0, 0.1, 0.1, 0.0],
+        ];
+        let mut out = Vec::new();
+        let rec = session_summary_group(&people, "camera", &args, false, &mut out)
+            .unwrap()
+            .unwrap();
+        assert_eq!(rec.people.len(), 2);
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.starts_with("Detected 2 people"), "{text}");
+        assert!(text.contains("person 2: fear"));
+        let s = Store::open(&dir.path().join("g.db")).unwrap();
+        let h = s.sessions(None).unwrap();
+        assert_eq!(h[0].people.len(), 2);
+        assert_eq!(h[0].source, "camera");
+        // one person: the single-person summary
+        let mut out = Vec::new();
+        let rec = session_summary_group(&people[..1], "camera", &args, true, &mut out)
+            .unwrap()
+            .unwrap();
+        assert!(rec.people.is_empty());
+        assert_eq!(rec.mood, "happy");
+    }
+
+    #[test]
     fn catalog_import_reports_counts() {
         let dir = tempfile::tempdir().unwrap();
         let db = tmp_db(&dir);
@@ -1021,7 +1398,9 @@ mod tests {
         let TestCmd::Catalog(c) = parse(&["catalog", "stats", "--db", &db]) else {
             panic!()
         };
-        assert!(printed(|out| run_catalog(&c, out)).contains("1 films"));
+        let text = printed(|out| run_catalog(&c, out));
+        assert!(text.contains("1 films"), "{text}");
+        assert!(text.contains("Clearing the floor"), "{text}");
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::path::Path;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
-use crate::catalog::{Film, Track};
+use crate::catalog::{fix_mojibake, Film, Track};
 use crate::config::{movielens_genre_id, tmdb_genre_id};
 use crate::error::{RecommendError, Result};
 use crate::mood::AudioFeatures;
@@ -286,7 +286,7 @@ pub fn import_movielens(
                 report.reject(&movies, line, "movieId missing or not a number");
                 return;
             }
-            let (title, year) = split_movielens_title(field(rec, ti));
+            let (title, year) = split_movielens_title(&fix_mojibake(field(rec, ti)));
             if title.is_empty() {
                 report.reject(&movies, line, "empty title");
                 return;
@@ -314,6 +314,7 @@ pub fn import_movielens(
                 votes,
                 tmdb_id: tmdb.get(id).copied(),
                 source: "movielens".into(),
+                adult: None,
             });
         },
     );
@@ -336,6 +337,7 @@ pub fn import_tmdb_csv(
     let di = cols.find(&["release_date"]);
     let vi = cols.find(&["vote_average"]);
     let ci = cols.find(&["vote_count"]);
+    let adi = cols.find(&["adult"]);
     let mut films = Vec::new();
     let mut seen = HashSet::new();
     for_each_row(&mut rdr, file, &mut report, &pb, 1, |rec, line, report| {
@@ -343,7 +345,7 @@ pub fn import_tmdb_csv(
             report.reject(file, line, "id missing or not a number");
             return;
         };
-        let title = field(rec, ti);
+        let title = fix_mojibake(field(rec, ti));
         if title.is_empty() {
             report.reject(file, line, "empty title");
             return;
@@ -372,17 +374,27 @@ pub fn import_tmdb_csv(
             .filter_map(tmdb_genre_id)
             .collect();
         films.push(Film {
-            title: title.to_string(),
+            title,
             year,
             genres,
             rating,
             votes,
             tmdb_id: Some(id),
             source: "tmdb-csv".into(),
+            adult: adi.and_then(|i| parse_flag(field(rec, i))),
         });
     });
     report.imported = store.upsert_films(&films)?;
     Ok(report)
+}
+
+/// A true/false column ("True", "false", "1", "0"); `None` when empty or unreadable.
+pub fn parse_flag(s: &str) -> Option<bool> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "t" => Some(true),
+        "false" | "0" | "no" | "f" => Some(false),
+        _ => None,
+    }
 }
 
 fn is_spotify_id(s: &str) -> bool {
@@ -402,6 +414,8 @@ pub fn import_spotify_csv(
     let ni = cols.need(file, &["track_name", "name"])?;
     let ai = cols.need(file, &["track_artist", "artist_name", "artist", "artists"])?;
     let gi = cols.find(&["playlist_genre", "genre", "artist_genres"]);
+    let pi = cols.find(&["track_popularity", "popularity"]);
+    let ei = cols.find(&["explicit"]);
     let mut fi = [0usize; 7];
     for (k, n) in AudioFeatures::NAMES.iter().enumerate() {
         fi[k] = cols.need(file, &[n])?;
@@ -414,7 +428,7 @@ pub fn import_spotify_csv(
             report.reject(file, line, "track id is not a 22-character Spotify id");
             return;
         }
-        let (name, artist) = (field(rec, ni), field(rec, ai));
+        let (name, artist) = (fix_mojibake(field(rec, ni)), fix_mojibake(field(rec, ai)));
         if name.is_empty() || artist.is_empty() {
             report.reject(file, line, "missing track or artist name");
             return;
@@ -442,15 +456,21 @@ pub fn import_spotify_csv(
             .map(|i| field(rec, i))
             .map(|g| g.trim_matches(|c| c == '[' || c == ']'))
             .and_then(|g| g.split(',').next())
-            .map(|g| g.trim().trim_matches('\'').trim_matches('"').to_string())
+            .map(|g| fix_mojibake(g.trim().trim_matches('\'').trim_matches('"')))
             .filter(|g| !g.is_empty());
+        let popularity = pi
+            .and_then(|i| field(rec, i).parse::<f64>().ok())
+            .filter(|p| p.is_finite())
+            .map(|p| p.clamp(0.0, 100.0).round() as u32);
         tracks.push(Track {
-            artist: artist.to_string(),
-            title: name.to_string(),
+            artist,
+            title: name,
             spotify_id: Some(id.to_string()),
             genre,
             features: Some(AudioFeatures::from_array(v)),
             source: "spotify-csv".into(),
+            popularity,
+            explicit: ei.and_then(|i| parse_flag(field(rec, i))),
         });
     });
     report.imported = store.upsert_tracks(&tracks)?;
@@ -526,6 +546,27 @@ mod tests {
         let films = s.films().unwrap();
         assert_eq!(films[0].genres, vec![18]);
         assert_eq!(films[0].year, Some(1999));
+        // flags and popularity where the table has them; text repaired
+        let p3 = dir.path().join("flags.csv");
+        std::fs::write(&p3, "track_id,track_name,track_artist,valence,energy,danceability,acousticness,instrumentalness,loudness,tempo,track_popularity,explicit\n\
+            2plbrEY59IikOBgBGLjaoe,Halo,BeyoncÃ©,0.5,0.6,0.5,0.3,0,-7.7,158,83,False\n\
+            3AJwUDP919kvQ9QcozQPxg,X,Y,0.5,0.6,0.5,0.3,0,-7.7,158,12,True\n").unwrap();
+        let mut s3 = Store::open_in_memory().unwrap();
+        import_spotify_csv(&p3, &mut s3, false).unwrap();
+        let mut ts = s3.tracks().unwrap();
+        ts.sort_by_key(|t| t.title.clone());
+        assert_eq!(ts[0].artist, "Beyoncé");
+        assert_eq!((ts[0].popularity, ts[0].explicit), (Some(83), Some(false)));
+        assert_eq!((ts[1].popularity, ts[1].explicit), (Some(12), Some(true)));
+        std::fs::write(&p2, "id,title,genre,vote_average,vote_count,release_date,adult\n7,Am\u{c3}\u{a9}lie,Comedy,7.9,9000,2001-04-25,false\n8,Adult,Drama,7,900,2000-01-01,true\n").unwrap();
+        let mut s4 = Store::open_in_memory().unwrap();
+        import_tmdb_csv(&p2, &mut s4, false).unwrap();
+        let mut fs = s4.films().unwrap();
+        fs.sort_by_key(|f| f.tmdb_id);
+        assert_eq!(fs[0].title, "Amélie");
+        assert_eq!((fs[0].adult, fs[1].adult), (Some(false), Some(true)));
+        assert_eq!(parse_flag("TRUE"), Some(true));
+        assert_eq!(parse_flag("maybe"), None);
         // a file without the needed columns is an error, not a panic
         std::fs::write(&p2, "a,b\n1,2\n").unwrap();
         assert!(import_tmdb_csv(&p2, &mut s, false).is_err());

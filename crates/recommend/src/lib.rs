@@ -1,13 +1,16 @@
 //! moodlens-recommend: from a mood (an emotion label, or the seven probabilities of a session) to
 //! movies and music.
 //!
-//! - [`mood`]: valence/arousal on Russell's circumplex, strategies (match, uplift, calm), and music
-//!   placement from real audio features.
+//! - [`mood`]: valence/arousal on Russell's circumplex, strategies (match, uplift, calm, comfort),
+//!   and music placement and music moods from real audio features.
+//! - [`config`]: genres, music mixes and rules (what must not appear) per strategy and emotion, the
+//!   default strategy per emotion, the catalog floor.
 //! - [`catalog`]: the embedded, hand-curated catalog of real films and tracks.
 //! - [`import`]: MovieLens, TMDb CSV and Spotify CSV importers into the local database.
 //! - [`live`]: TMDb and Spotify clients (retries, 429, 401, on-disk cache) with offline fallback.
 //! - [`store`]: SQLite history, feedback and imported catalogs.
-//! - [`engine`]: ranking with feedback, no-repeat and seeded variety.
+//! - [`engine`]: lists that keep the rules, for one person or a group (average or least misery),
+//!   with reasons, feedback, stable lists within a session, shuffle and no-repeat across sessions.
 //! - [`cli`]: clap argument types and the functions behind `recommend`, `feedback`, `history`,
 //!   `catalog import`, and the attribution text.
 //!
@@ -26,7 +29,7 @@ pub mod store;
 pub use catalog::{Film, Track};
 pub use config::Config;
 
-pub use engine::{recommend, Live, Recommendations, Request};
+pub use engine::{group_mood, recommend, Aggregation, Live, RecItem, Recommendations, Request};
 pub use error::{RecommendError, Result};
 pub use mood::{Mood, Strategy, Va};
 pub use store::Store;

@@ -315,18 +315,29 @@ impl TmdbClient {
     /// One discover page: movies with any of `genres` (TMDb ids, OR-ed), at least `min_votes` votes,
     /// sorted by rating.
     pub fn discover_page(&self, genres: &[u32], min_votes: u32, page: u32) -> Result<DiscoverPage> {
-        let with_genres = genres
-            .iter()
-            .map(u32::to_string)
-            .collect::<Vec<_>>()
-            .join("|");
-        let mut query = vec![
-            ("with_genres".to_string(), with_genres),
+        self.discover_page_without(genres, &[], min_votes, page)
+    }
+
+    /// [`TmdbClient::discover_page`] without any film of the `without` genres (`without_genres`,
+    /// OR-ed; the engine filters the results again, whatever the service does).
+    pub fn discover_page_without(
+        &self,
+        genres: &[u32],
+        without: &[u32],
+        min_votes: u32,
+        page: u32,
+    ) -> Result<DiscoverPage> {
+        let join = |g: &[u32]| g.iter().map(u32::to_string).collect::<Vec<_>>().join("|");
+        let mut query = vec![("with_genres".to_string(), join(genres))];
+        if !without.is_empty() {
+            query.push(("without_genres".to_string(), join(without)));
+        }
+        query.extend([
             ("vote_count.gte".to_string(), min_votes.to_string()),
             ("sort_by".to_string(), "vote_average.desc".to_string()),
             ("include_adult".to_string(), "false".to_string()),
             ("page".to_string(), page.clamp(1, 500).to_string()),
-        ];
+        ]);
         let cache_key = format!(
             "tmdb:{}:discover:{}",
             self.http.cfg.tmdb_base_url,
@@ -363,13 +374,24 @@ impl TmdbClient {
         min_votes: u32,
         rng: &mut impl Rng,
     ) -> Result<Vec<Film>> {
-        let first = self.discover_page(genres, min_votes, 1)?;
+        self.discover_random_without(genres, &[], min_votes, rng)
+    }
+
+    /// [`TmdbClient::discover_random`] without the `without` genres.
+    pub fn discover_random_without(
+        &self,
+        genres: &[u32],
+        without: &[u32],
+        min_votes: u32,
+        rng: &mut impl Rng,
+    ) -> Result<Vec<Film>> {
+        let first = self.discover_page_without(genres, without, min_votes, 1)?;
         let total = first.total_pages.clamp(1, 500);
         let page = rng.gen_range(1..=total);
         if page == 1 {
             return Ok(first.films);
         }
-        let p = self.discover_page(genres, min_votes, page)?;
+        let p = self.discover_page_without(genres, without, min_votes, page)?;
         Ok(if p.films.is_empty() {
             first.films
         } else {
@@ -418,6 +440,7 @@ pub fn parse_discover(v: &Value) -> Result<DiscoverPage> {
                 votes: r.get("vote_count").and_then(Value::as_u64),
                 tmdb_id: Some(id),
                 source: "tmdb-live".into(),
+                adult: r.get("adult").and_then(Value::as_bool),
             })
         })
         .collect();
@@ -590,6 +613,11 @@ pub fn parse_search(v: &Value, query: &str) -> (Vec<Playlist>, Vec<Track>) {
                 genre: None,
                 features: None,
                 source: "spotify-live".into(),
+                popularity: t
+                    .get("popularity")
+                    .and_then(Value::as_u64)
+                    .map(|p| p.min(100) as u32),
+                explicit: t.get("explicit").and_then(Value::as_bool),
             })
         })
         .collect();

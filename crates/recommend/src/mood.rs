@@ -139,7 +139,8 @@ impl Mood {
 )]
 #[serde(rename_all = "lowercase")]
 pub enum Strategy {
-    /// Content congruent with the mood (the default, as in the original design: sad → drama).
+    /// Content congruent with the mood (as in the original design: happy → comedy, sad → drama,
+    /// angry → action); the default strategy per emotion is in the config.
     #[default]
     Match,
     /// Iso principle: music starts near the mood and moves step by step toward positive valence;
@@ -147,25 +148,49 @@ pub enum Strategy {
     Uplift,
     /// Toward low arousal and positive valence.
     Calm,
+    /// Comfort (the default for sad): emotional dramas and gentle films, soothing acoustic and piano
+    /// music that first meets the mood, then settles.
+    Comfort,
 }
 
 impl Strategy {
-    pub const ALL: [Strategy; 3] = [Strategy::Match, Strategy::Uplift, Strategy::Calm];
+    pub const ALL: [Strategy; 4] = [
+        Strategy::Match,
+        Strategy::Uplift,
+        Strategy::Calm,
+        Strategy::Comfort,
+    ];
 
     pub fn label(self) -> &'static str {
         match self {
             Strategy::Match => "match",
             Strategy::Uplift => "uplift",
             Strategy::Calm => "calm",
+            Strategy::Comfort => "comfort",
         }
     }
 
-    /// Music targets for `n` slots: the path on the circumplex the music list follows.
+    /// How an item relates to the mood under this strategy, for reasons ("fits happy",
+    /// "toward calm").
+    pub fn phrase(self, mood: &str) -> String {
+        match self {
+            Strategy::Match => format!("fits {mood}"),
+            Strategy::Uplift => format!("lifts {mood}"),
+            Strategy::Calm => "toward calm".to_string(),
+            Strategy::Comfort => format!("comfort for {mood}"),
+        }
+    }
+
+    /// A path of `n` points on the circumplex from `start` toward the strategy's goal (comfort:
+    /// as calm). The engine plans music by music moods (see `engine` and docs/RECOMMEND.md,
+    /// "Music: moods, not points"); this path is kept for callers that place points themselves.
     pub fn music_path(self, start: Va, n: usize) -> Vec<Va> {
         match self {
             Strategy::Match => vec![start; n],
             Strategy::Uplift => path(start, UPLIFT_GOAL, n),
-            Strategy::Calm => path(start.lerp(CALM_MUSIC_GOAL, 0.5), CALM_MUSIC_GOAL, n),
+            Strategy::Calm | Strategy::Comfort => {
+                path(start.lerp(CALM_MUSIC_GOAL, 0.5), CALM_MUSIC_GOAL, n)
+            }
         }
     }
 }
@@ -196,8 +221,9 @@ impl FromStr for Strategy {
             "match" => Ok(Strategy::Match),
             "uplift" => Ok(Strategy::Uplift),
             "calm" => Ok(Strategy::Calm),
+            "comfort" => Ok(Strategy::Comfort),
             other => Err(RecommendError::InvalidMood(format!(
-                "unknown strategy '{other}': expected match, uplift or calm"
+                "unknown strategy '{other}': expected match, uplift, calm or comfort"
             ))),
         }
     }
@@ -270,6 +296,30 @@ impl AudioFeatures {
         )
     }
 
+    /// Short words for a reason: "acoustic", "instrumental", "low energy", "danceable", …
+    pub fn describe(&self) -> Vec<&'static str> {
+        let mut v = Vec::new();
+        if self.acousticness >= 0.6 {
+            v.push("acoustic");
+        } else if self.acousticness <= 0.1 && self.energy >= 0.6 {
+            v.push("electric");
+        }
+        if self.instrumentalness >= 0.5 {
+            v.push("instrumental");
+        }
+        if self.energy < 0.35 {
+            v.push("low energy");
+        } else if self.energy > 0.75 {
+            v.push("high energy");
+        } else {
+            v.push("mid energy");
+        }
+        if self.danceability >= 0.7 {
+            v.push("danceable");
+        }
+        v
+    }
+
     /// The closest of the four human music-mood labels (by the shipped prototypes).
     pub fn music_mood(&self) -> MusicMood {
         MusicPrototypes::default().classify(self.raw_placement())
@@ -299,6 +349,46 @@ impl MusicMood {
             MusicMood::Sad => "Sad",
             MusicMood::Calm => "Calm",
             MusicMood::Energetic => "Energetic",
+        }
+    }
+
+    /// A word for reasons: upbeat, melancholy, calm, energetic.
+    pub fn word(self) -> &'static str {
+        match self {
+            MusicMood::Happy => "upbeat",
+            MusicMood::Sad => "melancholy",
+            MusicMood::Calm => "calm",
+            MusicMood::Energetic => "energetic",
+        }
+    }
+
+    /// Where the label's tracks sit in the raw placement plane (the shipped prototype).
+    pub fn prototype(self) -> (f64, f64) {
+        MusicPrototypes::default()
+            .0
+            .iter()
+            .find(|(m, _, _)| *m == self)
+            .map(|(_, v, a)| (*v, *a))
+            .unwrap_or((0.45, 0.55))
+    }
+
+    /// Rank of the label on the way up (iso principle: sad, calm, energetic, happy).
+    pub fn uplift_rank(self) -> u8 {
+        match self {
+            MusicMood::Sad => 0,
+            MusicMood::Calm => 1,
+            MusicMood::Energetic => 2,
+            MusicMood::Happy => 3,
+        }
+    }
+
+    /// Rank of the label on the way down to calm (energetic, happy, sad, calm).
+    pub fn calm_rank(self) -> u8 {
+        match self {
+            MusicMood::Energetic => 0,
+            MusicMood::Happy => 1,
+            MusicMood::Sad => 2,
+            MusicMood::Calm => 3,
         }
     }
 

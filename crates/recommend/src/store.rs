@@ -9,7 +9,7 @@ use moodlens_common::{Emotion, NUM_EMOTIONS};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::{Film, Track};
+use crate::catalog::{fix_mojibake, Film, Track};
 use crate::error::{RecommendError, Result};
 use crate::mood::AudioFeatures;
 
@@ -63,6 +63,17 @@ const MIGRATIONS: &[&str] = &[
         features TEXT,
         source TEXT NOT NULL
     );",
+    // 2: sessions (visits) for stable lists and shuffle, group members; popularity and
+    // adult/explicit flags of imported items
+    "ALTER TABLE sessions ADD COLUMN visit TEXT;
+    ALTER TABLE sessions ADD COLUMN list_key TEXT;
+    ALTER TABLE sessions ADD COLUMN shuffle INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE sessions ADD COLUMN seed INTEGER;
+    ALTER TABLE sessions ADD COLUMN people TEXT;
+    CREATE INDEX sessions_visit ON sessions(visit, list_key);
+    ALTER TABLE movies ADD COLUMN adult INTEGER;
+    ALTER TABLE tracks ADD COLUMN popularity INTEGER;
+    ALTER TABLE tracks ADD COLUMN explicit INTEGER;",
 ];
 
 /// Where the recommended item sits.
@@ -90,6 +101,31 @@ pub struct SessionRecord {
     pub valence: f64,
     pub arousal: f64,
     pub items: Vec<StoredItem>,
+    /// The session (visit) the request belonged to; absent for sessions stored before visits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<String>,
+    /// How many times the list was shuffled within its session.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub shuffle: u32,
+    /// Each person's probabilities, for a group recommendation.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub people: Vec<Vec<f64>>,
+}
+
+fn is_zero(x: &u32) -> bool {
+    *x == 0
+}
+
+/// Where a list belongs: the session (visit) it was shown in, what was asked (mood, strategy,
+/// sizes: the list key), how many shuffles preceded it, and its seed.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ListMeta {
+    pub visit: String,
+    pub list_key: String,
+    pub shuffle: u32,
+    pub seed: u64,
+    /// Each person's probabilities, for a group.
+    pub people: Vec<Vec<f64>>,
 }
 
 /// A like or dislike.
@@ -206,11 +242,42 @@ impl Store {
         arousal: f64,
         items: &[StoredItem],
     ) -> Result<i64> {
+        self.record_list(
+            time,
+            source,
+            mood,
+            probabilities,
+            strategy,
+            valence,
+            arousal,
+            items,
+            None,
+        )
+    }
+
+    /// [`Store::record_session`] with the list's session, key, shuffle count and seed.
+    #[allow(clippy::too_many_arguments)]
+    pub fn record_list(
+        &mut self,
+        time: i64,
+        source: &str,
+        mood: Emotion,
+        probabilities: &[f64],
+        strategy: &str,
+        valence: f64,
+        arousal: f64,
+        items: &[StoredItem],
+        meta: Option<&ListMeta>,
+    ) -> Result<i64> {
         let probs = serde_json::to_string(probabilities).unwrap_or_else(|_| "[]".into());
+        let people = meta
+            .filter(|m| !m.people.is_empty())
+            .and_then(|m| serde_json::to_string(&m.people).ok());
         let tx = self.conn.transaction()?;
         tx.execute(
-            "INSERT INTO sessions (time, source, mood, probabilities, strategy, valence, arousal)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO sessions (time, source, mood, probabilities, strategy, valence, arousal,
+                                   visit, list_key, shuffle, seed, people)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
             params![
                 time,
                 source,
@@ -218,7 +285,12 @@ impl Store {
                 probs,
                 strategy,
                 valence,
-                arousal
+                arousal,
+                meta.map(|m| m.visit.as_str()),
+                meta.map(|m| m.list_key.as_str()),
+                meta.map(|m| m.shuffle as i64).unwrap_or(0),
+                meta.map(|m| m.seed as i64),
+                people,
             ],
         )?;
         let id = tx.last_insert_rowid();
@@ -239,19 +311,27 @@ impl Store {
     pub fn sessions(&self, limit: Option<usize>) -> Result<Vec<SessionRecord>> {
         let lim = limit.map(|l| l as i64).unwrap_or(-1);
         let mut st = self.conn.prepare(
-            "SELECT id, time, source, mood, probabilities, strategy, valence, arousal FROM
+            "SELECT id, time, source, mood, probabilities, strategy, valence, arousal, visit,
+                    shuffle, people FROM
              (SELECT * FROM sessions ORDER BY id DESC LIMIT ?1) ORDER BY id ASC",
         )?;
         let rows = st.query_map([lim], |r| {
             Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, String>(4)?,
-                r.get::<_, String>(5)?,
-                r.get::<_, f64>(6)?,
-                r.get::<_, f64>(7)?,
+                (
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, String>(5)?,
+                    r.get::<_, f64>(6)?,
+                    r.get::<_, f64>(7)?,
+                ),
+                (
+                    r.get::<_, Option<String>>(8)?,
+                    r.get::<_, i64>(9)?,
+                    r.get::<_, Option<String>>(10)?,
+                ),
             ))
         })?;
         let mut out = Vec::new();
@@ -260,7 +340,10 @@ impl Store {
              ORDER BY kind, position",
         )?;
         for row in rows {
-            let (id, time, source, mood, probs, strategy, valence, arousal) = row?;
+            let (
+                (id, time, source, mood, probs, strategy, valence, arousal),
+                (visit, shuffle, people),
+            ) = row?;
             let Ok(mood) = mood.parse::<Emotion>() else {
                 tracing::warn!(id, "session with unknown mood skipped");
                 continue;
@@ -287,9 +370,87 @@ impl Store {
                 valence,
                 arousal,
                 items,
+                session: visit,
+                shuffle: shuffle.max(0) as u32,
+                people: people
+                    .and_then(|p| serde_json::from_str(&p).ok())
+                    .unwrap_or_default(),
             });
         }
         Ok(out)
+    }
+
+    /// The session (visit) and time of the most recent stored request.
+    pub fn last_visit(&self) -> Result<Option<(Option<String>, i64)>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT visit, time FROM sessions ORDER BY id DESC LIMIT 1",
+                [],
+                |r| Ok((r.get::<_, Option<String>>(0)?, r.get::<_, i64>(1)?)),
+            )
+            .optional()?)
+    }
+
+    /// The latest list shown for `list_key` in session `visit`: (shuffle count, seed).
+    pub fn latest_list(&self, visit: &str, list_key: &str) -> Result<Option<(u32, Option<u64>)>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT shuffle, seed FROM sessions WHERE visit = ?1 AND list_key = ?2
+                 ORDER BY shuffle DESC, id DESC LIMIT 1",
+                params![visit, list_key],
+                |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?.max(0) as u32,
+                        r.get::<_, Option<i64>>(1)?.map(|s| s as u64),
+                    ))
+                },
+            )
+            .optional()?)
+    }
+
+    /// Items shown for `list_key` in session `visit` before shuffle number `below`.
+    pub fn shuffled_away(
+        &self,
+        visit: &str,
+        list_key: &str,
+        below: u32,
+    ) -> Result<HashSet<String>> {
+        let mut st = self.conn.prepare(
+            "SELECT DISTINCT i.item_key FROM session_items i JOIN sessions s ON s.id = i.session_id
+             WHERE s.visit = ?1 AND s.list_key = ?2 AND s.shuffle < ?3",
+        )?;
+        let keys = st
+            .query_map(params![visit, list_key, below as i64], |r| {
+                r.get::<_, String>(0)
+            })?
+            .collect::<std::result::Result<HashSet<_>, _>>()?;
+        Ok(keys)
+    }
+
+    /// Keys of the items shown in the last `n` sessions (visits) other than `visit`, counting
+    /// only requests made before `visit` began (so the set stays the same while it lasts). Requests
+    /// stored before visits existed count as one session each.
+    pub fn recent_item_keys_before(&self, visit: &str, n: usize) -> Result<HashSet<String>> {
+        let start: Option<i64> = self.conn.query_row(
+            "SELECT MIN(id) FROM sessions WHERE visit = ?1",
+            [visit],
+            |r| r.get(0),
+        )?;
+        let start = start.unwrap_or(i64::MAX);
+        let mut st = self.conn.prepare(
+            "WITH v AS (
+                SELECT COALESCE(visit, 'legacy:' || id) AS k, MAX(id) AS last FROM sessions
+                WHERE id < ?1 AND COALESCE(visit, '') != ?2
+                GROUP BY k ORDER BY last DESC LIMIT ?3)
+             SELECT DISTINCT i.item_key FROM session_items i JOIN sessions s ON s.id = i.session_id
+             WHERE s.id < ?1 AND COALESCE(s.visit, 'legacy:' || s.id) IN (SELECT k FROM v)",
+        )?;
+        let keys = st
+            .query_map(params![start, visit, n as i64], |r| r.get::<_, String>(0))?
+            .collect::<std::result::Result<HashSet<_>, _>>()?;
+        Ok(keys)
     }
 
     pub fn session_count(&self) -> Result<i64> {
@@ -391,8 +552,9 @@ impl Store {
     /// Insert or replace imported films (one transaction).
     pub fn upsert_films(&mut self, films: &[Film]) -> Result<usize> {
         self.execute_each(
-            "INSERT OR REPLACE INTO movies (key, title, year, genres, rating, votes, tmdb_id, source)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            "INSERT OR REPLACE INTO movies (key, title, year, genres, rating, votes, tmdb_id, source,
+                                            adult)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             films,
             |st, f| {
                 st.execute(params![
@@ -403,26 +565,28 @@ impl Store {
                     f.rating,
                     f.votes.map(|v| v as i64),
                     f.tmdb_id.map(|v| v as i64),
-                    f.source
+                    f.source,
+                    f.adult
                 ])
             },
         )
     }
 
     pub fn films(&self) -> Result<Vec<Film>> {
-        let mut st = self
-            .conn
-            .prepare("SELECT title, year, genres, rating, votes, tmdb_id, source FROM movies")?;
+        let mut st = self.conn.prepare(
+            "SELECT title, year, genres, rating, votes, tmdb_id, source, adult FROM movies",
+        )?;
         let rows = st.query_map([], |r| {
             let genres: String = r.get(2)?;
             Ok(Film {
-                title: r.get(0)?,
+                title: fix_mojibake(&r.get::<_, String>(0)?),
                 year: r.get(1)?,
                 genres: serde_json::from_str(&genres).unwrap_or_default(),
                 rating: r.get(3)?,
                 votes: r.get::<_, Option<i64>>(4)?.map(|v| v.max(0) as u64),
                 tmdb_id: r.get::<_, Option<i64>>(5)?.map(|v| v.max(0) as u64),
                 source: r.get(6)?,
+                adult: r.get(7)?,
             })
         })?;
         Ok(rows.collect::<std::result::Result<Vec<_>, _>>()?)
@@ -431,8 +595,9 @@ impl Store {
     /// Insert or replace imported tracks (one transaction).
     pub fn upsert_tracks(&mut self, tracks: &[Track]) -> Result<usize> {
         self.execute_each(
-            "INSERT OR REPLACE INTO tracks (key, artist, title, spotify_id, genre, features, source)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT OR REPLACE INTO tracks (key, artist, title, spotify_id, genre, features, source,
+                                            popularity, explicit)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             tracks,
             |st, t| {
                 let feats = t.features.and_then(|f| serde_json::to_string(&f).ok());
@@ -443,25 +608,30 @@ impl Store {
                     t.spotify_id,
                     t.genre,
                     feats,
-                    t.source
+                    t.source,
+                    t.popularity,
+                    t.explicit
                 ])
             },
         )
     }
 
     pub fn tracks(&self) -> Result<Vec<Track>> {
-        let mut st = self
-            .conn
-            .prepare("SELECT artist, title, spotify_id, genre, features, source FROM tracks")?;
+        let mut st = self.conn.prepare(
+            "SELECT artist, title, spotify_id, genre, features, source, popularity, explicit
+                 FROM tracks",
+        )?;
         let rows = st.query_map([], |r| {
             let feats: Option<String> = r.get(4)?;
             Ok(Track {
-                artist: r.get(0)?,
-                title: r.get(1)?,
+                artist: fix_mojibake(&r.get::<_, String>(0)?),
+                title: fix_mojibake(&r.get::<_, String>(1)?),
                 spotify_id: r.get(2)?,
-                genre: r.get(3)?,
+                genre: r.get::<_, Option<String>>(3)?.map(|g| fix_mojibake(&g)),
                 features: feats.and_then(|s| serde_json::from_str::<AudioFeatures>(&s).ok()),
                 source: r.get(5)?,
+                popularity: r.get::<_, Option<i64>>(6)?.map(|p| p.clamp(0, 100) as u32),
+                explicit: r.get(7)?,
             })
         })?;
         Ok(rows.collect::<std::result::Result<Vec<_>, _>>()?)
@@ -562,6 +732,84 @@ mod tests {
             .query_row("PRAGMA journal_mode", [], |r| r.get(0))
             .unwrap();
         assert_eq!(mode, "wal");
+    }
+
+    fn meta(visit: &str, key: &str, shuffle: u32) -> ListMeta {
+        ListMeta {
+            visit: visit.into(),
+            list_key: key.into(),
+            shuffle,
+            seed: 7,
+            people: vec![],
+        }
+    }
+
+    #[test]
+    fn sessions_group_requests_for_stable_lists_and_no_repeat() {
+        let mut s = Store::open_in_memory().unwrap();
+        let rec = |s: &mut Store, m: Option<&ListMeta>, k: &str| {
+            s.record_list(
+                1,
+                "manual",
+                Emotion::Happy,
+                &[0.0; 7],
+                "match",
+                0.0,
+                0.0,
+                &[item(k)],
+                m,
+            )
+            .unwrap()
+        };
+        rec(&mut s, None, "legacy-1"); // stored before sessions existed
+        rec(&mut s, Some(&meta("a", "happy", 0)), "a0");
+        rec(&mut s, Some(&meta("a", "calm", 0)), "a-calm");
+        rec(&mut s, Some(&meta("a", "happy", 1)), "a1");
+        assert_eq!(s.last_visit().unwrap(), Some((Some("a".into()), 1)));
+        assert_eq!(s.latest_list("a", "happy").unwrap(), Some((1, Some(7))));
+        assert_eq!(s.latest_list("a", "sad").unwrap(), None);
+        assert_eq!(
+            s.shuffled_away("a", "happy", 1).unwrap(),
+            HashSet::from(["a0".to_string()])
+        );
+        // session b: sees a's and the legacy items as earlier sessions, stably
+        rec(&mut s, Some(&meta("b", "happy", 0)), "b0");
+        let before_b = s.recent_item_keys_before("b", 5).unwrap();
+        for k in ["legacy-1", "a0", "a1", "a-calm"] {
+            assert!(before_b.contains(k), "{k}");
+        }
+        assert!(!before_b.contains("b0"));
+        rec(&mut s, Some(&meta("c", "happy", 0)), "c0");
+        assert_eq!(s.recent_item_keys_before("b", 5).unwrap(), before_b);
+        // only the last n sessions
+        let before_c = s.recent_item_keys_before("c", 1).unwrap();
+        assert_eq!(before_c, HashSet::from(["b0".to_string()]));
+        let all = s.sessions(None).unwrap();
+        assert_eq!(all[0].session, None);
+        assert_eq!(all[3].session.as_deref(), Some("a"));
+        assert_eq!(all[3].shuffle, 1);
+    }
+
+    #[test]
+    fn a_version_1_database_is_migrated() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v1.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(MIGRATIONS[0]).unwrap();
+            conn.pragma_update(None, "user_version", 1).unwrap();
+            conn.execute(
+                "INSERT INTO tracks (key, artist, title, spotify_id, genre, features, source)
+                 VALUES ('k', 'Michael BublÃ©', 'Home', NULL, 'pop', NULL, 'spotify-csv')",
+                [],
+            )
+            .unwrap();
+        }
+        let s = Store::open(&path).unwrap();
+        assert_eq!(s.schema_version().unwrap(), MIGRATIONS.len() as i64);
+        let t = &s.tracks().unwrap()[0];
+        assert_eq!(t.artist, "Michael Bublé", "mojibake repaired on read");
+        assert_eq!(t.popularity, None);
     }
 
     #[test]

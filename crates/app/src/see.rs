@@ -5,7 +5,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use moodlens_model::nets::Arch;
 use moodlens_model::Classifier;
-use moodlens_recommend::cli::{session_summary, SummaryArgs};
+use moodlens_recommend::cli::{session_summary, session_summary_group, SummaryArgs};
 use moodlens_vision::cli::{run_bench, run_detect, run_live, BenchArgs, DetectArgs, LiveArgs};
 use std::path::PathBuf;
 
@@ -84,6 +84,53 @@ pub struct BenchCmd {
     pub backend: crate::learn::BackendArgs,
 }
 
+/// The people of one or more session summaries: each tracked identity's mean probabilities, for
+/// identities seen in at least a tenth of the longest one's frames (and 3 frames in videos), so a
+/// face glimpsed for a moment does not count as a viewer.
+fn people_of(summaries: &[&moodlens_vision::SessionSummary]) -> Vec<Vec<f64>> {
+    let tracks: Vec<_> = summaries.iter().flat_map(|s| &s.tracks).collect();
+    let longest = tracks.iter().map(|t| t.frames).max().unwrap_or(0);
+    let min = if longest <= 1 {
+        1
+    } else {
+        (longest / 10).max(3).min(longest)
+    };
+    tracks
+        .iter()
+        .filter(|t| t.frames >= min)
+        .map(|t| {
+            moodlens_model::Emotion::ALL
+                .iter()
+                .map(|e| t.mean_probabilities.get(e).copied().unwrap_or(0.0) as f64)
+                .collect()
+        })
+        .collect()
+}
+
+/// Recommendations at the end of detect/live: one person → that person's mood; several → each
+/// person's mood and one list for the group (`--group`, least misery by default).
+fn recommend_for(
+    summaries: &[&moodlens_vision::SessionSummary],
+    source: &str,
+    args: &SummaryArgs,
+    out: &mut dyn std::io::Write,
+) -> Result<()> {
+    let people = people_of(summaries);
+    if people.len() > 1 {
+        session_summary_group(&people, source, args, false, out)?;
+    } else {
+        let total: u64 = summaries.iter().map(|s| s.face_observations).sum();
+        let mut mean = vec![0f64; moodlens_model::NUM_EMOTIONS];
+        for s in summaries {
+            for (m, v) in mean.iter_mut().zip(s.mean_probabilities_vec()) {
+                *m += v * s.face_observations as f64 / total.max(1) as f64;
+            }
+        }
+        session_summary(&mean, source, args, false, out)?;
+    }
+    Ok(())
+}
+
 /// Returns the process exit code.
 pub fn detect(a: DetectCmd) -> Result<i32> {
     let clf = a.model.classifier()?;
@@ -104,14 +151,7 @@ pub fn detect(a: DetectCmd) -> Result<i32> {
             .filter(|s| s.face_observations > 0)
             .collect();
         if !summaries.is_empty() {
-            let total: u64 = summaries.iter().map(|s| s.face_observations).sum();
-            let mut mean = vec![0f64; moodlens_model::NUM_EMOTIONS];
-            for s in &summaries {
-                for (m, v) in mean.iter_mut().zip(s.mean_probabilities_vec()) {
-                    *m += v * s.face_observations as f64 / total as f64;
-                }
-            }
-            if let Err(e) = session_summary(&mean, "image", &a.summary, false, &mut out) {
+            if let Err(e) = recommend_for(&summaries, "image", &a.summary, &mut out) {
                 eprintln!("note: no recommendations: {e:#}");
             }
         }
@@ -135,13 +175,7 @@ pub fn live(a: LiveCmd) -> Result<i32> {
             } else {
                 "camera"
             };
-            if let Err(e) = session_summary(
-                &outcome.summary.mean_probabilities_vec(),
-                source,
-                &a.summary,
-                false,
-                &mut out,
-            ) {
+            if let Err(e) = recommend_for(&[&outcome.summary], source, &a.summary, &mut out) {
                 eprintln!("note: no recommendations: {e:#}");
             }
         } else {

@@ -351,3 +351,98 @@ fn closed_stdout_is_not_an_error() {
         assert!(err.is_empty(), "{args:?}: {err}");
     }
 }
+
+/// Photos of `class` (sorted) that the embedded model, through `detect`, reads as `class`.
+fn photos_read_as(class: &str, n: usize, db: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(data_dir().join("realfaces").join(class))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    v.sort();
+    let mut out = Vec::new();
+    for chunk in v.chunks(12) {
+        let o = run(bin()
+            .args(["detect", "--json", "--no-recommend", "--db"])
+            .arg(db)
+            .args(chunk));
+        let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        for (k, input) in j["inputs"].as_array().unwrap().iter().enumerate() {
+            let faces = input["frames"][0]["faces"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            if faces.len() == 1 && faces[0]["top3"][0]["emotion"] == class {
+                out.push(chunk[k].clone());
+            }
+        }
+        if out.len() >= n {
+            out.truncate(n);
+            return out;
+        }
+    }
+    panic!("fewer than {n} realfaces/{class} photos read as {class}");
+}
+
+/// Three people in one photo (happy, sad, afraid faces of the shared photos side by side): each
+/// person's mood is reported and the group list (least misery, the default) has no Horror.
+#[test]
+fn three_people_get_their_own_moods_and_a_least_misery_list() {
+    use moodlens_vision::opencv::core::{Mat, Rect, Scalar, Size, CV_8UC3};
+    use moodlens_vision::opencv::prelude::*;
+    use moodlens_vision::opencv::{imgcodecs, imgproc};
+    use moodlens_vision::source::{load_image, ImageLimits};
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("m.db");
+    let people = [
+        photos_read_as("happy", 1, &db).remove(0),
+        photos_read_as("sad", 1, &db).remove(0),
+        photos_read_as("fear", 1, &db).remove(0),
+    ];
+    let mut canvas =
+        Mat::new_rows_cols_with_default(400, 1200, CV_8UC3, Scalar::all(120.0)).unwrap();
+    for (k, p) in people.iter().enumerate() {
+        let img = load_image(p, &ImageLimits::default()).unwrap();
+        let mut small = Mat::default();
+        imgproc::resize(
+            &img,
+            &mut small,
+            Size::new(350, 350),
+            0.0,
+            0.0,
+            imgproc::INTER_AREA,
+        )
+        .unwrap();
+        let mut roi = canvas
+            .roi_mut(Rect::new(25 + 400 * k as i32, 25, 350, 350))
+            .unwrap();
+        small.copy_to(&mut roi).unwrap();
+    }
+    let group = dir.path().join("group.png");
+    imgcodecs::imwrite_def(group.to_str().unwrap(), &canvas).unwrap();
+    let out = run(bin()
+        .args(["detect", "--offline"])
+        .arg(&group)
+        .arg("--db")
+        .arg(&db));
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("People (3):"), "{text}");
+    for (k, mood) in ["happy", "sad", "fear"].iter().enumerate() {
+        assert!(
+            text.contains(&format!("person {}: {mood}", k + 1)),
+            "person {} should be {mood}:\n{text}",
+            k + 1
+        );
+    }
+    assert!(text.contains("least-misery"), "{text}");
+    let movies = text
+        .split("\nMovies")
+        .nth(1)
+        .and_then(|t| t.split("\nMusic:").next())
+        .expect("a movie list");
+    assert!(
+        movies.lines().filter(|l| l.contains("http")).count() >= 5,
+        "{text}"
+    );
+    assert!(!movies.contains("Horror"), "{text}");
+}

@@ -136,6 +136,10 @@ impl FromStr for Emotion {
     }
 }
 
+/// DejaVu Sans (Bitstream Vera licence, `crates/common/data/LICENSE-DejaVu.txt`), embedded so that
+/// plots have text on any machine: nothing is looked up in the system's font folders at run time.
+pub static FONT_SANS_TTF: &[u8] = include_bytes!("../data/DejaVuSans.ttf");
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -172,7 +176,3 @@ mod tests {
         assert_eq!(Emotion::Surprise.to_string(), "surprise");
     }
 }
-
-/// DejaVu Sans (Bitstream Vera licence, `crates/common/data/LICENSE-DejaVu.txt`), embedded so that
-/// plots have text on any machine: nothing is looked up in the system's font folders at run time.
-pub static FONT_SANS_TTF: &[u8] = include_bytes!("../data/DejaVuSans.ttf");

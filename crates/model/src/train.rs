@@ -600,6 +600,10 @@ pub fn train(
         (model, optim, state)
     };
     let cfg = state.config.clone();
+    if cfg.labels.needs_votes() && train.iter().all(|s| s.crowd.is_none()) {
+        // e.g. a resumed FER+ run without its votes table: never silently fall back to one-hot
+        return Err(TrainError::NoVotes);
+    }
     let train = usable(train, cfg.labels);
     if train.is_empty() {
         return Err(TrainError::NoVotes);

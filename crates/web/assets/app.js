@@ -34,7 +34,7 @@ function pct(p) { return Math.round(p * 100) + "%"; }
 
 function strategy() {
   const r = document.querySelector('input[name="strategy"]:checked');
-  return r ? r.value : "match";
+  return r ? r.value : "";
 }
 
 async function api(path, opts) {
@@ -370,6 +370,7 @@ function itemLine(it) {
   if (it.rating) extra.push(it.rating.toFixed(1) + "/10");
   if (it.music_mood) extra.push(it.music_mood);
   if (extra.length) li.appendChild(el("span", " · " + extra.join(" · "), "muted"));
+  if (it.reason) li.appendChild(el("div", it.reason, "reason"));
   if (it.kind !== "playlist") li.appendChild(feedbackButtons(it));
   return li;
 }
@@ -382,6 +383,10 @@ function renderRecs(rec, title) {
   const box = $("recommendations");
   box.replaceChildren();
   for (const n of rec.notices || []) box.appendChild(el("p", n, "notice"));
+  if (rec.people && rec.people.length) {
+    box.appendChild(el("p", rec.people.map((p) => "person " + p.person + ": " + p.mood).join(" · ") +
+      " — one list for everyone (" + (rec.aggregation || "least-misery") + ")", "people"));
+  }
   const section = (name, items) => {
     if (!items || !items.length) return;
     box.appendChild(el("h3", name));

@@ -260,7 +260,9 @@ pub(crate) fn options(
     let strategy = match strategy {
         None | Some("") => None,
         Some(s) => Some(s.parse::<Strategy>().map_err(|e| {
-            ApiError::bad_request(format!("{e} (strategies: match, uplift, calm)"))
+            ApiError::bad_request(format!(
+                "{e} (strategies: match, uplift, calm, comfort; none: the mood's default)"
+            ))
         })?),
     };
     Ok(RecommendOptions {

@@ -222,10 +222,14 @@ fn frame_reply(st: &AppState, p: &mut Pipe, bytes: &[u8], index: u64, dropped: u
             let faces: Vec<Value> = r
                 .faces
                 .iter()
-                .map(|f| {
+                .enumerate()
+                .map(|(i, f)| {
+                    let d = r.detections.get(i);
                     json!({
                         "track_id": f.track_id,
                         "bbox": f.bbox,
+                        "score": d.and_then(|d| d.score),
+                        "landmarks": d.and_then(|d| d.landmarks),
                         "emotion": f.emotion(),
                         "probabilities": probs_map(&f.probabilities),
                         "smoothed": probs_map(&f.smoothed),

@@ -212,7 +212,14 @@ fn recommend_feedback_history() {
     );
     assert_eq!(s, 200, "{rec2}");
     assert_eq!(rec2["mood"], "sad");
-    assert_eq!(rec2["strategy"], "match");
+    // no strategy given: the mood's default (sad → comfort)
+    assert_eq!(rec2["strategy"], "comfort");
+    assert!(
+        rec2["movies"][0]["reason"]
+            .as_str()
+            .is_some_and(|r| !r.is_empty()),
+        "{rec2}"
+    );
 
     for (q, needle) in [
         ("mood=grumpy", "grumpy"),

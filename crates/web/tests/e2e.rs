@@ -360,7 +360,9 @@ fn manual_mood_in_chromium() {
         "recommendations for a manual mood",
     );
     assert_eq!(d.text("#mood-title"), "Your mood: sad");
-    assert!(d.text("#mood-line").contains("match"));
+    // the default strategy follows the mood (sad → comfort), and every item says why it is there
+    assert!(d.text("#mood-line").contains("comfort"));
+    assert!(d.text("#recommendations li.movie .reason").contains("sad"));
     // switching the strategy asks again
     d.click("input[value='calm']");
     d.wait_for(

@@ -446,3 +446,24 @@ fn three_people_get_their_own_moods_and_a_least_misery_list() {
     );
     assert!(!movies.contains("Horror"), "{text}");
 }
+
+/// `--annotate` with `--landmarks` draws the five YuNet landmarks on top of the box and labels.
+#[test]
+fn annotate_with_landmarks_draws_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let photo = first_photo("happy");
+    let mut pixels = Vec::new();
+    for (name, extra) in [("plain.png", None), ("marks.png", Some("--landmarks"))] {
+        let out_png = dir.path().join(name);
+        let out = run(bin()
+            .args(["detect", "--no-recommend", "--annotate"])
+            .arg(&out_png)
+            .args(extra)
+            .arg(&photo)
+            .arg("--db")
+            .arg(dir.path().join("m.db")));
+        assert!(out.status.success());
+        pixels.push(std::fs::read(&out_png).unwrap());
+    }
+    assert_ne!(pixels[0], pixels[1], "--landmarks changed nothing");
+}

@@ -23,6 +23,22 @@ fn color_for(track_id: u32) -> Scalar {
 
 /// Draws every face of `result` on `image` (BGR): its box, `#id`, and the top-3 emotions with
 /// percentages (smoothed).
+/// Draws the detector's five landmarks of every face (YuNet) as small filled dots: eyes, nose tip,
+/// mouth corners, in the face's colour with a dark outline.
+pub fn draw_landmarks(image: &mut Mat, result: &FrameResult) -> Result<()> {
+    let r = ((image.cols().max(image.rows()) as f64 / 300.0).round() as i32).clamp(2, 6);
+    for (f, d) in result.faces.iter().zip(&result.detections) {
+        let Some(lm) = d.landmarks else { continue };
+        let c = color_for(f.track_id);
+        for p in lm {
+            let at = opencv::core::Point::new(p[0].round() as i32, p[1].round() as i32);
+            imgproc::circle(image, at, r + 1, Scalar::all(0.0), -1, imgproc::LINE_AA, 0)?;
+            imgproc::circle(image, at, r, c, -1, imgproc::LINE_AA, 0)?;
+        }
+    }
+    Ok(())
+}
+
 pub fn draw(image: &mut Mat, result: &FrameResult) -> Result<()> {
     let scale = (image.cols().max(image.rows()) as f64 / 900.0).clamp(0.6, 1.5);
     let line_h = (22.0 * scale).round() as i32;

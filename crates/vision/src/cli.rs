@@ -3,7 +3,7 @@
 //! generic over the [`EmotionClassifier`]. The binary only parses arguments, builds the classifier,
 //! calls these and maps the outcome to an exit code.
 
-use crate::annotate::{draw, AnnotatedWriter};
+use crate::annotate::{draw, draw_landmarks, AnnotatedWriter};
 use crate::crop::{
     CropConfig, DEFAULT_EYE_DISTANCE, DEFAULT_EYE_Y, DEFAULT_MARGIN, DEFAULT_Y_OFFSET,
 };
@@ -42,6 +42,9 @@ pub struct PipelineArgs {
     /// faces, at about quadratic cost; 320 finds faces of about 35 px and more at 1600 px).
     #[arg(long, default_value_t = DEFAULT_INPUT_SIDE, value_name = "PX")]
     pub detect_size: u32,
+    /// Draw the five landmarks (YuNet) in annotated output (--annotate) and the live window.
+    #[arg(long)]
+    pub landmarks: bool,
     /// YuNet: crop by the box (with --margin) instead of aligning the eyes.
     #[arg(long)]
     pub no_align: bool,
@@ -93,6 +96,7 @@ impl Default for PipelineArgs {
             detector: DetectorKind::default(),
             score_threshold: DEFAULT_SCORE_THRESHOLD,
             detect_size: DEFAULT_INPUT_SIDE,
+            landmarks: false,
             no_align: false,
             eye_distance: DEFAULT_EYE_DISTANCE,
             eye_y: DEFAULT_EYE_Y,
@@ -450,6 +454,9 @@ fn detect_one<C: EmotionClassifier>(
             }
             if let Some(w) = writer.as_mut() {
                 draw(&mut frame.image, &r)?;
+                if args.pipeline.landmarks {
+                    draw_landmarks(&mut frame.image, &r)?;
+                }
                 w.write(&frame.image)?;
             }
             report.frames.push(FrameRecord::from_result(&r));
@@ -700,6 +707,9 @@ pub fn run_live<C: EmotionClassifier>(
         }
         if writer.is_some() || !args.headless {
             draw(&mut frame.image, r)?;
+            if args.pipeline.landmarks {
+                draw_landmarks(&mut frame.image, r)?;
+            }
         }
         if let Some(w) = writer.as_mut() {
             w.write(&frame.image)?;

@@ -72,6 +72,16 @@ function drawOverlay(faces, w, h, displayEl) {
     const x = b.x * sx, y = b.y * sy, bw = b.w * sx, bh = b.h * sy;
     g.strokeStyle = color;
     g.strokeRect(x, y, bw, bh);
+    const lmBox = $("show-landmarks");
+    if (lmBox && lmBox.checked && f.landmarks) {
+      for (const p of f.landmarks) {
+        g.beginPath();
+        g.arc(p[0] * sx, p[1] * sy, 3, 0, 2 * Math.PI);
+        g.fillStyle = color; g.fill();
+        g.lineWidth = 1; g.strokeStyle = "#0d1117"; g.stroke();
+      }
+      g.lineWidth = 3;
+    }
     const lines = top.map((t) => t.emotion + " " + pct(t.probability));
     if (f.track_id !== undefined) lines[0] = "#" + f.track_id + " " + lines[0];
     const lh = 17;
@@ -322,10 +332,14 @@ async function analysePhoto(file) {
 
 // ---------- recommendations
 
-async function recommend() {
+// one session per tab: the same mood and strategy give the same list until "New picks"
+const PAGE_SESSION = Array.from(crypto.getRandomValues(new Uint8Array(8)), (b) => (b % 36).toString(36)).join("");
+
+async function recommend(shuffle) {
   const m = state.lastMood;
   if (!m) return;
-  const q = new URLSearchParams({ strategy: strategy(), source: m.source });
+  const q = new URLSearchParams({ strategy: strategy(), source: m.source, session: PAGE_SESSION });
+  if (shuffle) q.set("shuffle", "true");
   if (m.mood) q.set("mood", m.mood); else q.set("probabilities", m.probabilities.map((p) => p.toFixed(5)).join(","));
   try {
     const rec = await api("/api/recommend?" + q.toString());
@@ -475,3 +489,5 @@ function init() {
 }
 
 init();
+
+document.getElementById("shuffle").addEventListener("click", () => recommend(true));

@@ -224,6 +224,10 @@ pub struct RecommendQuery {
     pub source: Option<String>,
     /// Record the session in the history (default true).
     pub record: Option<bool>,
+    /// New picks for the same mood and strategy (the list otherwise stays the same in a session).
+    pub shuffle: Option<bool>,
+    /// The page's session name (a browser tab): same mood + strategy → same list within it.
+    pub session: Option<String>,
 }
 
 /// Builds the mood of a recommend request.
@@ -289,6 +293,15 @@ pub async fn recommend(
         opts.music = n(q.music, "music")?;
         opts.seed = q.seed;
         opts.no_history = !q.record.unwrap_or(true);
+        opts.shuffle = q.shuffle.unwrap_or(false);
+        if let Some(sess) = &q.session {
+            if sess.len() > 64 || !sess.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+                return Err(ApiError::bad_request(
+                    "session: at most 64 letters, digits or '-'",
+                ));
+            }
+            opts.session = Some(format!("web-{sess}"));
+        }
         let source = match q.source.as_deref().unwrap_or("manual") {
             s @ ("manual" | "camera" | "image") => s.to_string(),
             s => {

@@ -276,7 +276,27 @@ fn finish_reply(st: &AppState, p: &mut Pipe, strategy: Option<String>) -> Value 
         }
         Err(_) => Mood::from_emotion(final_mood),
     };
-    match recommend_with(mood, "camera", &opts) {
+    // several people seen for a while: each one's mood, and one list for the group (least misery)
+    let longest = summary.tracks.iter().map(|t| t.frames).max().unwrap_or(0);
+    let min_frames = (longest / 10).max(3).min(longest.max(1));
+    let people: Vec<Mood> = summary
+        .tracks
+        .iter()
+        .filter(|t| t.frames >= min_frames)
+        .filter_map(|t| {
+            let p: Vec<f64> = moodlens_session::Emotion::ALL
+                .iter()
+                .map(|e| t.mean_probabilities.get(e).copied().unwrap_or(0.0) as f64)
+                .collect();
+            Mood::from_probabilities(&p).ok()
+        })
+        .collect();
+    let result = if people.len() > 1 {
+        moodlens_recommend::cli::recommend_group_with(people, "camera", &opts)
+    } else {
+        recommend_with(mood, "camera", &opts)
+    };
+    match result {
         Ok(rec) => reply["recommendations"] = json!(rec),
         Err(e) => reply["message"] = json!(format!("no recommendations: {e:#}")),
     }

@@ -46,6 +46,34 @@ fn check_face(f: &Value) {
     assert_eq!(top.len(), 3);
     assert!(top[0]["probability"].as_f64() >= top[1]["probability"].as_f64());
     assert!(probs.contains_key(top[0]["emotion"].as_str().unwrap()));
+    // the default detector (YuNet) gives a score and five landmarks
+    assert!(f["score"].as_f64().is_some_and(|s| s > 0.5), "{f}");
+    assert_eq!(f["landmarks"].as_array().map(|l| l.len()), Some(5), "{f}");
+}
+
+#[test]
+fn recommend_lists_are_stable_in_a_session_and_shuffle_gives_new_picks() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = server_in(dir.path(), |_, _| {});
+    let url = srv.url();
+    let titles = |q: &str| -> Vec<String> {
+        let (s, v) = json_of(ureq::get(&format!("{url}/api/recommend?{q}")).call());
+        assert_eq!(s, 200, "{v}");
+        v["movies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["title"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let a = titles("mood=happy&session=tab1&movies=5");
+    let b = titles("mood=happy&session=tab1&movies=5");
+    assert_eq!(a, b, "same session, same mood and strategy: same list");
+    let c = titles("mood=happy&session=tab1&movies=5&shuffle=true");
+    assert_ne!(a, c, "shuffle gives new picks");
+    let (s, _) =
+        json_of(ureq::get(&format!("{url}/api/recommend?mood=happy&session=a%20b")).call());
+    assert_eq!(s, 400);
 }
 
 #[test]

@@ -467,3 +467,75 @@ fn annotate_with_landmarks_draws_them() {
     }
     assert_ne!(pixels[0], pixels[1], "--landmarks changed nothing");
 }
+
+/// Out-of-range options, an unknown strategy, end of input at the mood prompt and an empty history
+/// plot are clear errors with a non-zero exit.
+#[test]
+fn bad_options_and_empty_inputs_are_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("m.db");
+    let photo = first_photo("happy");
+    for (args, needle) in [
+        (vec!["--window", "0"], "window"),
+        (vec!["--scale-factor", "1.0"], "pyramid step"),
+        (vec!["--min-face", "5"], "shorter side"),
+        (vec!["--score-threshold", "1.5"], "score"),
+    ] {
+        let out = bin()
+            .arg("detect")
+            .args(&args)
+            .arg(&photo)
+            .arg("--db")
+            .arg(&db)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?} accepted");
+        assert!(err.contains(needle), "{args:?}: {err}");
+    }
+    let out = bin()
+        .args([
+            "recommend",
+            "--offline",
+            "--strategy",
+            "foo",
+            "--mood",
+            "sad",
+            "--db",
+        ])
+        .arg(&db)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("strategy") && !err.contains("invalid mood"),
+        "{err}"
+    );
+    // Ctrl-D / </dev/null at the mood prompt
+    let out = bin()
+        .args(["recommend", "--offline", "--db"])
+        .arg(&db)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("no mood chosen"),
+        "{err}"
+    );
+    // a plot of an empty history
+    let png = dir.path().join("h.png");
+    let out = bin()
+        .args(["history", "--plot"])
+        .arg(&png)
+        .arg("--db")
+        .arg(&db)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("nothing to plot"),
+        "{err}"
+    );
+    assert!(!png.exists());
+}

@@ -545,10 +545,7 @@ pub fn run_recommend(
             let prompt: &mut dyn Write = if args.json { err } else { out };
             match choose_mood(input, prompt)? {
                 Some(e) => (Mood::from_emotion(e), "manual"),
-                None => {
-                    writeln!(prompt, "No mood chosen.")?;
-                    return Ok(());
-                }
+                None => return Err(crate::error::RecommendError::NoMoodChosen.into()),
             }
         }
     };
@@ -674,6 +671,9 @@ pub fn run_history(args: &HistoryArgs, out: &mut dyn Write) -> anyhow::Result<()
     let store = args.store.open()?;
     let sessions = store.sessions(args.last)?;
     if let Some(p) = &args.plot {
+        if sessions.is_empty() {
+            return Err(crate::error::RecommendError::EmptyHistory.into());
+        }
         plot_history(&sessions, p)?;
     }
     if args.json {
@@ -1065,8 +1065,10 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("Movies (") && text.contains("Music:"));
-        // EOF at the prompt: clean exit, nothing recorded
-        assert!(recommend_text(&a, b"").contains("No mood chosen"));
+        // EOF at the prompt: an error (non-zero exit), nothing recorded
+        let mut prompt = Vec::new();
+        let e = run_recommend(&a, &mut &b""[..], &mut Vec::new(), &mut prompt).unwrap_err();
+        assert!(e.to_string().contains("no mood chosen"), "{e}");
 
         let TestCmd::Feedback(f) = parse(&["feedback", &title, "--dislike", "--db", &db]) else {
             panic!()

@@ -7,6 +7,14 @@ use std::path::PathBuf;
 pub enum RecommendError {
     #[error("invalid mood: {0}")]
     InvalidMood(String),
+    #[error("invalid strategy: {0}")]
+    InvalidStrategy(String),
+    #[error(
+        "no mood chosen (end of input at the prompt): pass --mood <emotion> or choose a number"
+    )]
+    NoMoodChosen,
+    #[error("nothing to plot: the history has no sessions yet (run `moodlens recommend` or `moodlens live` first)")]
+    EmptyHistory,
     #[error("invalid configuration: {0}")]
     Config(String),
     #[error("cannot read {path}: {source}")]

@@ -222,7 +222,7 @@ impl FromStr for Strategy {
             "uplift" => Ok(Strategy::Uplift),
             "calm" => Ok(Strategy::Calm),
             "comfort" => Ok(Strategy::Comfort),
-            other => Err(RecommendError::InvalidMood(format!(
+            other => Err(RecommendError::InvalidStrategy(format!(
                 "unknown strategy '{other}': expected match, uplift, calm or comfort"
             ))),
         }

@@ -36,7 +36,7 @@ pub struct PipelineArgs {
     #[arg(long, default_value = "yunet", value_name = "yunet|haar")]
     pub detector: DetectorKind,
     /// YuNet: keep faces scoring at least this (0..1).
-    #[arg(long, default_value_t = DEFAULT_SCORE_THRESHOLD)]
+    #[arg(long, default_value_t = DEFAULT_SCORE_THRESHOLD, value_parser = unit_interval)]
     pub score_threshold: f32,
     /// YuNet: the frame's longer side is scaled to this for the network (larger finds smaller
     /// faces, at about quadratic cost; 320 finds faces of about 35 px and more at 1600 px).
@@ -49,22 +49,22 @@ pub struct PipelineArgs {
     #[arg(long)]
     pub no_align: bool,
     /// Aligned crops: eye distance as a fraction of the crop side.
-    #[arg(long, default_value_t = DEFAULT_EYE_DISTANCE)]
+    #[arg(long, default_value_t = DEFAULT_EYE_DISTANCE, value_parser = eye_fraction)]
     pub eye_distance: f32,
     /// Aligned crops: eye-line height as a fraction of the crop side.
-    #[arg(long, default_value_t = DEFAULT_EYE_Y)]
+    #[arg(long, default_value_t = DEFAULT_EYE_Y, value_parser = eye_fraction)]
     pub eye_y: f32,
     /// Haar cascade XML (default: OpenCV's haarcascade_frontalface_default.xml, embedded in the binary).
     #[arg(long, value_name = "XML")]
     pub cascade: Option<PathBuf>,
     /// Haar pyramid scale step.
-    #[arg(long, default_value_t = DEFAULT_SCALE_FACTOR)]
+    #[arg(long, default_value_t = DEFAULT_SCALE_FACTOR, value_parser = scale_factor)]
     pub scale_factor: f64,
     /// Haar neighbours needed to keep a face.
     #[arg(long, default_value_t = DEFAULT_MIN_NEIGHBORS)]
     pub min_neighbors: i32,
     /// Smallest face as a fraction of the frame's shorter side.
-    #[arg(long, default_value_t = DEFAULT_MIN_FACE)]
+    #[arg(long, default_value_t = DEFAULT_MIN_FACE, value_parser = face_fraction)]
     pub min_face: f64,
     /// Detect on a copy downscaled to this width (0 = full resolution).
     #[arg(long, default_value_t = DEFAULT_DETECT_WIDTH)]
@@ -76,10 +76,10 @@ pub struct PipelineArgs {
     #[arg(long, default_value_t = DEFAULT_Y_OFFSET, allow_hyphen_values = true)]
     pub y_offset: f32,
     /// Rolling window (frames) that smooths each face's probabilities.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 10, value_parser = window_frames)]
     pub window: usize,
     /// Minimum IoU to keep a face's identity from one frame to the next.
-    #[arg(long, default_value_t = 0.3)]
+    #[arg(long, default_value_t = 0.3, value_parser = iou_threshold)]
     pub iou: f32,
     /// Refuse images with more pixels than this.
     #[arg(long, default_value_t = 50_000_000)]
@@ -88,6 +88,49 @@ pub struct PipelineArgs {
     /// faces in between (live and bench; `detect` always scans whole frames). 1 = always full.
     #[arg(long, default_value_t = DEFAULT_FULL_SCAN_EVERY, value_name = "N")]
     pub full_scan_every: u32,
+}
+
+/// A number in `lo..=hi` (or `lo < x <= hi` with `open_low`) for option values.
+fn number_in<T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy>(
+    s: &str,
+    lo: T,
+    hi: T,
+    open_low: bool,
+    what: &str,
+) -> std::result::Result<T, String> {
+    let v: T = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{s}' is not a number"))?;
+    let low_ok = if open_low { v > lo } else { v >= lo };
+    if low_ok && v <= hi {
+        Ok(v)
+    } else {
+        let l = if open_low { "above" } else { "at least" };
+        Err(format!(
+            "{what}: must be {l} {lo} and at most {hi}, got {v}"
+        ))
+    }
+}
+
+fn window_frames(s: &str) -> std::result::Result<usize, String> {
+    number_in(s, 1, 10_000, false, "the smoothing window in frames")
+}
+
+fn unit_interval(s: &str) -> std::result::Result<f32, String> {
+    number_in(s, 0.0, 1.0, false, "a score between 0 and 1")
+}
+fn eye_fraction(s: &str) -> std::result::Result<f32, String> {
+    number_in(s, 0.05, 0.95, false, "a fraction of the crop side")
+}
+fn scale_factor(s: &str) -> std::result::Result<f64, String> {
+    number_in(s, 1.0, 2.0, true, "the pyramid step")
+}
+fn face_fraction(s: &str) -> std::result::Result<f64, String> {
+    number_in(s, 0.0, 1.0, true, "a fraction of the frame's shorter side")
+}
+fn iou_threshold(s: &str) -> std::result::Result<f32, String> {
+    number_in(s, 0.0, 1.0, true, "an overlap (IoU)")
 }
 
 impl Default for PipelineArgs {

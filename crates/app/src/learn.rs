@@ -395,24 +395,21 @@ pub fn eval(a: EvalArgs) -> Result<()> {
             )
         }
     };
+    let tta = a.model.tta_override().unwrap_or(card.tta);
     let bar = ProgressBar::new(samples.len() as u64);
     let mut raw = Vec::with_capacity(samples.len());
     for chunk in samples.chunks(256) {
         let faces: Vec<&[u8]> = chunk.iter().map(|s| s.pixels.as_slice()).collect();
         raw.extend(meval::predict_pixels(
-            &model,
-            &faces,
-            128,
-            a.model.tta,
-            1.0,
-            &device,
+            &model, &faces, 128, tta, 1.0, &device,
         ));
         bar.inc(chunk.len() as u64);
     }
     bar.finish_and_clear();
     let card = match &a.calibrate {
         Some(path) => {
-            let fitted = train::calibrate(card.arch, card.labels, &raw, &samples);
+            let mut fitted = train::calibrate(card.arch, card.labels, &raw, &samples);
+            fitted.tta = tta;
             fitted.write_for_path(path)?;
             eprintln!(
                 "calibration temperature {:.4} (against {}) written to {}",
@@ -469,7 +466,7 @@ pub fn eval(a: EvalArgs) -> Result<()> {
             "split": format!("{split:?}"),
             "data": data.source,
             "weights": weights_name,
-            "tta": a.model.tta,
+            "tta": tta,
             "n": m.n,
             "loss": m.loss,
             "macro_f1": m.macro_f1,
@@ -491,7 +488,7 @@ pub fn eval(a: EvalArgs) -> Result<()> {
         println!(
             "{split:?} of {} with {weights_name}{} (temperature {:.3})",
             data.source,
-            if a.model.tta { " (flip TTA)" } else { "" },
+            if tta { " (flip TTA)" } else { "" },
             card.temperature
         );
         println!("\n== original FER-2013 labels ==");

@@ -18,9 +18,13 @@ pub struct ModelArgs {
     /// Architecture of --weights.
     #[arg(long, default_value = "compact")]
     pub arch: Arch,
-    /// Average each face with its mirror image (slower, slightly more accurate).
-    #[arg(long)]
+    /// Average each face with its mirror image (2x the work, more accurate); the embedded model
+    /// does this by default (its model card says so).
+    #[arg(long, overrides_with = "no_tta")]
     pub tta: bool,
+    /// Classify each face once, without its mirror image (faster).
+    #[arg(long, overrides_with = "tta")]
+    pub no_tta: bool,
 }
 
 impl ModelArgs {
@@ -30,8 +34,21 @@ impl ModelArgs {
                 .with_context(|| format!("loading weights {}", p.display()))?,
             None => Classifier::embedded()?,
         };
-        c.tta = self.tta;
+        if let Some(t) = self.tta_override() {
+            c.tta = t;
+        }
         Ok(c)
+    }
+
+    /// `Some(true)` for `--tta`, `Some(false)` for `--no-tta`, `None`: the model card decides.
+    pub fn tta_override(&self) -> Option<bool> {
+        if self.no_tta {
+            Some(false)
+        } else if self.tta {
+            Some(true)
+        } else {
+            None
+        }
     }
 }
 

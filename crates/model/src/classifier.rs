@@ -36,6 +36,11 @@ pub struct ModelCard {
     /// The labels the temperature was fitted against (`fer2013` or `ferplus-majority`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub calibrated_on: Option<String>,
+    /// Whether the model is meant to be used with flip test-time augmentation (each face averaged
+    /// with its mirror image): the default for `eval`, `detect`, `live` and the web app when set;
+    /// `--tta` / `--no-tta` override it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub tta: bool,
 }
 
 fn one() -> f32 {
@@ -49,6 +54,7 @@ impl ModelCard {
             labels: Default::default(),
             temperature: 1.0,
             calibrated_on: None,
+            tta: false,
         }
     }
 
@@ -113,7 +119,7 @@ pub struct Classifier {
     device: Device,
     /// Where the weights came from (for logs and reports).
     pub source: String,
-    /// Average each face with its mirror image (2x the work).
+    /// Average each face with its mirror image (2x the work); from the model card unless changed.
     pub tta: bool,
     /// Calibration temperature applied to the logits (from the model card).
     pub temperature: f32,
@@ -140,7 +146,7 @@ impl Classifier {
             model,
             device,
             source: "embedded".into(),
-            tta: false,
+            tta: card.tta,
             temperature: card.temperature,
         })
     }
@@ -155,7 +161,7 @@ impl Classifier {
             model,
             device,
             source: path.display().to_string(),
-            tta: false,
+            tta: card.tta,
             temperature: card.temperature,
         })
     }

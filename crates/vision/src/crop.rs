@@ -43,7 +43,7 @@ pub const DEFAULT_Y_OFFSET: f32 = 0.0;
 /// Default eye distance of aligned crops (fraction of the side; see docs/VISION.md).
 pub const DEFAULT_EYE_DISTANCE: f32 = 0.38;
 /// Default eye-line height of aligned crops (fraction of the side; see docs/VISION.md).
-pub const DEFAULT_EYE_Y: f32 = 0.36;
+pub const DEFAULT_EYE_Y: f32 = 0.38;
 
 impl Default for CropConfig {
     fn default() -> Self {

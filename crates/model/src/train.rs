@@ -164,6 +164,13 @@ pub struct TrainConfig {
     /// Freeze the backbones that were initialised from ImageNet weights.
     #[serde(default = "default_true")]
     pub freeze_backbone: bool,
+    /// With frozen backbones: stages from this one on (and the head conv) are trained too.
+    #[serde(default)]
+    pub unfreeze_from: Option<usize>,
+    /// Start from these weights (a previous run's `best.bpk`, with its card) instead of a fresh
+    /// initialisation: the second phase of fine-tuning.
+    #[serde(default)]
+    pub from: Option<PathBuf>,
     /// Training labels (FER-2013, FER+ votes or a mix).
     #[serde(default)]
     pub labels: Labels,
@@ -188,12 +195,35 @@ impl Default for TrainConfig {
             label_smoothing: 0.0,
             imagenet: Vec::new(),
             freeze_backbone: true,
+            unfreeze_from: None,
+            from: None,
             labels: Labels::Fer2013,
         }
     }
 }
 
 impl TrainConfig {
+    /// What the run's weights files hold: only the trained parts when it trains on frozen ImageNet
+    /// backbones (see [`checkpoint::Parts`]).
+    pub fn saved_parts(&self) -> checkpoint::Parts {
+        if self.freeze_backbone && !self.imagenet.is_empty() {
+            checkpoint::Parts::trained(self.unfreeze_from)
+        } else {
+            checkpoint::Parts::All
+        }
+    }
+
+    /// The model card of this run's weights (before calibration).
+    pub fn card(&self) -> crate::classifier::ModelCard {
+        let mut card = crate::classifier::ModelCard::new(self.arch);
+        card.labels = self.labels;
+        if let checkpoint::Parts::Trained(_) = self.saved_parts() {
+            card.imagenet_backbones = true;
+            card.unfrozen_from = self.unfreeze_from;
+        }
+        card
+    }
+
     /// Learning rate at global step `step` of `total` steps.
     pub fn lr_at(&self, step: usize, total: usize) -> f64 {
         match self.schedule {
@@ -342,6 +372,8 @@ pub enum TrainError {
     WouldOverwrite(String),
     #[error(transparent)]
     Imagenet(#[from] crate::imagenet::ImagenetError),
+    #[error("--from: {0}")]
+    From(String),
     #[error(transparent)]
     Plot(#[from] crate::plot::PlotError),
     #[error("cannot write {path}: {source}")]
@@ -557,7 +589,7 @@ pub fn train(
             ck.state.config.epochs
         );
         let model = if ck.state.config.freeze_backbone && !ck.state.config.imagenet.is_empty() {
-            ck.model.freeze_backbones()
+            ck.model.freeze_backbones(ck.state.config.unfreeze_from)
         } else {
             ck.model
         };
@@ -567,24 +599,59 @@ pub fn train(
             return Err(TrainError::WouldOverwrite(out_dir.display().to_string()));
         }
         device.seed(config.seed);
-        let mut model = Net::new(config.arch, &device);
-        if !config.imagenet.is_empty() {
-            let (m, n) =
-                crate::imagenet::init_imagenet(model, &config.imagenet, config.freeze_backbone)?;
+        let mut model = if !config.imagenet.is_empty() {
+            let m = checkpoint::imagenet_base(config.arch, &config.imagenet, &device)?;
             tracing::info!(
-                "loaded {n} ImageNet tensors into the {} backbone(s){}",
+                "loaded ImageNet weights into the {} backbone(s) from {}",
                 config.arch,
-                if config.freeze_backbone {
-                    ", frozen"
-                } else {
-                    ""
-                }
+                config
+                    .imagenet
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             );
-            model = m;
-        } else if config.arch.has_imagenet_backbone() {
-            tracing::warn!(
-                "no ImageNet weights given (--init imagenet=<file>): training {} end to end from random initialisation",
-                config.arch
+            m
+        } else {
+            if config.arch.has_imagenet_backbone() && config.from.is_none() {
+                tracing::warn!(
+                    "no ImageNet weights given (--init imagenet): training {} end to end from random initialisation",
+                    config.arch
+                );
+            }
+            Net::new(config.arch, &device)
+        };
+        if let Some(from) = &config.from {
+            let card = crate::classifier::ModelCard::read_for(from)
+                .map_err(|e| TrainError::From(e.to_string()))?
+                .unwrap_or_else(|| crate::classifier::ModelCard::new(config.arch));
+            if card.arch != config.arch {
+                return Err(TrainError::From(format!(
+                    "{} holds {}, not {}",
+                    from.display(),
+                    card.arch,
+                    config.arch
+                )));
+            }
+            model = if card.imagenet_backbones {
+                checkpoint::load_parts_into(
+                    model,
+                    from,
+                    &checkpoint::Parts::trained(card.unfrozen_from),
+                )?
+            } else {
+                checkpoint::load_weights(from, config.arch, &device)?
+            };
+            tracing::info!("starting from the weights in {}", from.display());
+        }
+        if config.freeze_backbone && !config.imagenet.is_empty() {
+            model = model.freeze_backbones(config.unfreeze_from);
+            tracing::info!(
+                "backbones frozen (BatchNorm in inference mode){}",
+                config
+                    .unfreeze_from
+                    .map(|k| format!(", stages {k}.. and the head conv trained"))
+                    .unwrap_or_default()
             );
         }
         let optim = AdamConfig::new().init();
@@ -695,10 +762,8 @@ pub fn train(
         };
         let decision = state.early.update(epoch + 1, selection);
         if decision == StopDecision::Improved {
-            checkpoint::save_weights_atomic(&valid, &best_path)?;
-            let mut card = crate::classifier::ModelCard::new(cfg.arch);
-            card.labels = cfg.labels;
-            card.write_for(&best_path).map_err(io(&best_path))?;
+            checkpoint::save_weights_atomic(&valid, &best_path, &cfg.saved_parts())?;
+            cfg.card().write_for(&best_path).map_err(io(&best_path))?;
         }
         if decision == StopDecision::Stop {
             state.stopped_early = true;
@@ -734,10 +799,12 @@ pub fn train(
         }
     }
 
-    let best = checkpoint::load_weights(&best_path, cfg.arch, base_device)?;
+    let best = checkpoint::load_with_card(&best_path, &cfg.card(), base_device)?;
     let probs = eval::predict_samples(&best, val, 128, false, base_device);
     let val_metrics = eval::metrics(&probs, val.iter().map(|s| s.label));
-    let card = calibrate(cfg.arch, cfg.labels, &probs, val);
+    let mut card = calibrate(cfg.arch, cfg.labels, &probs, val);
+    card.imagenet_backbones = cfg.card().imagenet_backbones;
+    card.unfrozen_from = cfg.unfreeze_from.filter(|_| card.imagenet_backbones);
     tracing::info!(
         "calibration temperature {:.3} (fitted on the validation split against {})",
         card.temperature,

@@ -16,43 +16,73 @@ pub const IMAGENET_INPUT: usize = 96;
 const IMAGENET_MEAN: [f32; 3] = [0.485, 0.456, 0.406];
 const IMAGENET_STD: [f32; 3] = [0.229, 0.224, 0.225];
 
-/// `[B,1,48,48]` FER-normalised gray → `[B,3,96,96]` ImageNet-normalised RGB (gray replicated,
-/// bilinear upsampling), inside the graph so every network shares one data pipeline.
+/// `[B,1,48,48]` FER-normalised gray → `[B,3,96,96]` RGB with pixels in 0–1 (gray replicated,
+/// bilinear upsampling), inside the graph so every network shares one data pipeline. Each backbone
+/// then applies the normalisation its ImageNet weights were trained with ([`InputNorm`]).
 pub fn imagenet_input(x: Tensor<4>) -> Tensor<4> {
-    let [b, _, _, _] = x.dims();
-    let device = x.device();
     let gray01 = x * crate::PIXEL_STD + crate::PIXEL_MEAN;
     let up = interpolate(
         gray01,
         InterpolateOptions::new(InterpolateMode::Bilinear)
             .with_output_size([IMAGENET_INPUT, IMAGENET_INPUT]),
     );
-    let rgb = up.repeat_dim(1, 3);
-    let mean = Tensor::<1>::from_floats(IMAGENET_MEAN, &device).reshape([1, 3, 1, 1]);
-    let std = Tensor::<1>::from_floats(IMAGENET_STD, &device).reshape([1, 3, 1, 1]);
-    let _ = b;
-    (rgb - mean) / std
+    up.repeat_dim(1, 3)
 }
 
-/// Convolution without bias (a BatchNorm follows), symmetric padding `k/2`, optional groups.
+/// How a backbone's ImageNet weights expect their RGB input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputNorm {
+    /// `(x - mean) / std` with ImageNet's channel statistics (torchvision, timm).
+    ImagenetStats,
+    /// `(255 x - 127) / 128`, i.e. about -1..1 (TensorFlow's EfficientNet-Lite).
+    Symmetric,
+}
+
+impl InputNorm {
+    /// Applies the normalisation to RGB in 0–1, `[B,3,H,W]`.
+    pub fn apply(self, rgb01: Tensor<4>) -> Tensor<4> {
+        match self {
+            InputNorm::ImagenetStats => {
+                let device = rgb01.device();
+                let mean = Tensor::<1>::from_floats(IMAGENET_MEAN, &device).reshape([1, 3, 1, 1]);
+                let std = Tensor::<1>::from_floats(IMAGENET_STD, &device).reshape([1, 3, 1, 1]);
+                (rgb01 - mean) / std
+            }
+            InputNorm::Symmetric => (rgb01 * 255.0 - 127.0) / 128.0,
+        }
+    }
+}
+
+/// Convolution without bias (a BatchNorm follows), optional groups. Padding: symmetric `k/2`, or
+/// with `tf_same` TensorFlow's "same" rule for stride 2 on even sizes (`k-2` pixels, the extra one
+/// at the bottom/right), which EfficientNet-Lite's weights were trained with. The input sides at
+/// every stride-2 layer are even for 96x96 and 224x224 inputs (any multiple of 32).
 pub fn conv(
     cin: usize,
     cout: usize,
     k: usize,
     stride: usize,
     groups: usize,
+    tf_same: bool,
     device: &Device,
 ) -> Conv2d {
+    let padding = if tf_same && stride == 2 {
+        let total = k.saturating_sub(2);
+        let (lo, hi) = (total / 2, total - total / 2);
+        PaddingConfig2d::Explicit(lo, lo, hi, hi)
+    } else {
+        PaddingConfig2d::Explicit(k / 2, k / 2, k / 2, k / 2)
+    };
     Conv2dConfig::new([cin, cout], [k, k])
         .with_stride([stride, stride])
-        .with_padding(PaddingConfig2d::Explicit(k / 2, k / 2, k / 2, k / 2))
+        .with_padding(padding)
         .with_groups(groups)
         .with_bias(false)
         .init(device)
 }
 
-pub fn bn(c: usize, device: &Device) -> BatchNorm {
-    BatchNormConfig::new(c).with_epsilon(1e-5).init(device)
+pub fn bn(c: usize, eps: f64, device: &Device) -> BatchNorm {
+    BatchNormConfig::new(c).with_epsilon(eps).init(device)
 }
 
 /// Squeeze-and-excitation (EfficientNet): global pool, 1x1 reduce + SiLU, 1x1 expand + sigmoid,
@@ -94,12 +124,16 @@ pub struct Stage {
     pub n: usize,
 }
 
-/// What tells MobileNetV2 from EfficientNet-B0 in the shared blocks: the activation (ReLU6 or
-/// SiLU) and squeeze-and-excitation.
+/// What tells MobileNetV2, EfficientNet-B0 and EfficientNet-Lite0 apart in the shared blocks: the
+/// activation (ReLU6 or SiLU), squeeze-and-excitation, the padding rule, BatchNorm's epsilon and
+/// the input normalisation of their ImageNet weights.
 #[derive(Debug, Clone, Copy)]
 pub struct Flavour {
     pub swish: bool,
     pub squeeze_excite: bool,
+    pub tf_same: bool,
+    pub bn_eps: f64,
+    pub input: InputNorm,
 }
 
 fn act(swish: bool, x: Tensor<4>) -> Tensor<4> {
@@ -141,20 +175,23 @@ impl InvertedBottleneck {
     ) -> Self {
         let mid = cin * t;
         let (conv_pw, bn1) = if t != 1 {
-            (Some(conv(cin, mid, 1, 1, 1, device)), Some(bn(mid, device)))
+            (
+                Some(conv(cin, mid, 1, 1, 1, false, device)),
+                Some(bn(mid, flavour.bn_eps, device)),
+            )
         } else {
             (None, None)
         };
         InvertedBottleneck {
             conv_pw,
             bn1,
-            conv_dw: conv(mid, mid, k, stride, mid, device),
-            bn2: bn(mid, device),
+            conv_dw: conv(mid, mid, k, stride, mid, flavour.tf_same, device),
+            bn2: bn(mid, flavour.bn_eps, device),
             se: flavour
                 .squeeze_excite
                 .then(|| SqueezeExcite::new(mid, (cin / 4).max(1), device)),
-            conv_pwl: conv(mid, cout, 1, 1, 1, device),
-            bn3: bn(cout, device),
+            conv_pwl: conv(mid, cout, 1, 1, 1, false, device),
+            bn3: bn(cout, flavour.bn_eps, device),
             residual: stride == 1 && cin == cout,
             swish: flavour.swish,
         }
@@ -188,6 +225,8 @@ pub struct ImagenetBackbone {
     pub conv_head: Conv2d,
     pub bn2: BatchNorm,
     swish: bool,
+    /// [`InputNorm::Symmetric`] when true, else [`InputNorm::ImagenetStats`].
+    symmetric_input: bool,
 }
 
 impl ImagenetBackbone {
@@ -210,17 +249,48 @@ impl ImagenetBackbone {
             })
             .collect();
         ImagenetBackbone {
-            conv_stem: conv(3, 32, 3, 2, 1, device),
-            bn1: bn(32, device),
+            conv_stem: conv(3, 32, 3, 2, 1, flavour.tf_same, device),
+            bn1: bn(32, flavour.bn_eps, device),
             blocks,
-            conv_head: conv(cin, Self::FEATURES, 1, 1, 1, device),
-            bn2: bn(Self::FEATURES, device),
+            conv_head: conv(cin, Self::FEATURES, 1, 1, 1, false, device),
+            bn2: bn(Self::FEATURES, flavour.bn_eps, device),
             swish: flavour.swish,
+            symmetric_input: flavour.input == InputNorm::Symmetric,
         }
     }
 
-    /// `[B,3,H,W]` ImageNet-normalised → `[B,1280]` pooled features.
-    pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
+    /// Makes stages `k..`, the head conv and its BatchNorm trainable again (after
+    /// [`Module::freeze`]): the fine-tuning variant of the original design.
+    pub fn unfreeze_from(mut self, k: usize) -> Self {
+        let blocks = std::mem::take(&mut self.blocks);
+        self.blocks = blocks
+            .into_iter()
+            .enumerate()
+            .map(|(i, stage)| {
+                if i >= k {
+                    stage.into_iter().map(|b| b.unfreeze()).collect()
+                } else {
+                    stage
+                }
+            })
+            .collect();
+        self.conv_head = self.conv_head.unfreeze();
+        self.bn2 = self.bn2.unfreeze();
+        self
+    }
+
+    /// The input normalisation this backbone applies.
+    pub fn input_norm(&self) -> InputNorm {
+        if self.symmetric_input {
+            InputNorm::Symmetric
+        } else {
+            InputNorm::ImagenetStats
+        }
+    }
+
+    /// `[B,3,H,W]` RGB in 0–1 → `[B,1280]` pooled features (normalised here, see [`InputNorm`]).
+    pub fn forward(&self, rgb01: Tensor<4>) -> Tensor<2> {
+        let x = self.input_norm().apply(rgb01);
         let mut h = act(self.swish, self.bn1.forward(self.conv_stem.forward(x)));
         for stage in &self.blocks {
             for b in stage {

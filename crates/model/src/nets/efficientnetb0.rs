@@ -4,7 +4,7 @@
 //! (symmetric padding) so ImageNet weights in safetensors load by name (see [`crate::imagenet`]).
 //! The MBConv blocks are [`super::common::InvertedBottleneck`] with SiLU and squeeze-excite.
 
-use super::common::{Flavour, ImagenetBackbone, ImagenetClassifier, Stage};
+use super::common::{Flavour, ImagenetBackbone, ImagenetClassifier, InputNorm, Stage};
 use burn::tensor::Device;
 
 /// EfficientNet-B0 classifier: backbone → GAP → dropout → dense(7).
@@ -31,7 +31,7 @@ const fn st(t: usize, k: usize, s: usize, c: usize, n: usize) -> Stage {
 }
 
 /// (expansion, kernel, first stride, output channels, repeats) of the seven B0 stages.
-const STAGES: [Stage; 7] = [
+pub(crate) const STAGES: [Stage; 7] = [
     st(1, 3, 1, 16, 1),
     st(6, 3, 2, 24, 2),
     st(6, 5, 2, 40, 2),
@@ -44,6 +44,9 @@ const STAGES: [Stage; 7] = [
 const FLAVOUR: Flavour = Flavour {
     swish: true,
     squeeze_excite: true,
+    tf_same: false,
+    bn_eps: 1e-5,
+    input: InputNorm::ImagenetStats,
 };
 
 /// The EfficientNet-B0 backbone (1280 pooled features).

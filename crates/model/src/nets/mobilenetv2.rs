@@ -4,7 +4,7 @@
 //! safetensors load by name (see [`crate::imagenet`]). The blocks are shared with EfficientNet-B0
 //! ([`super::common::InvertedBottleneck`], here with ReLU6 and no squeeze-excite).
 
-use super::common::{Flavour, ImagenetBackbone, ImagenetClassifier, Stage};
+use super::common::{Flavour, ImagenetBackbone, ImagenetClassifier, InputNorm, Stage};
 use burn::tensor::Device;
 
 /// MobileNetV2 classifier: backbone → GAP → dropout → dense(7).
@@ -41,9 +41,12 @@ const STAGES: [Stage; 7] = [
     st(6, 320, 1, 1),
 ];
 
-const FLAVOUR: Flavour = Flavour {
+pub(crate) const FLAVOUR: Flavour = Flavour {
     swish: false,
     squeeze_excite: false,
+    tf_same: false,
+    bn_eps: 1e-5,
+    input: InputNorm::ImagenetStats,
 };
 
 /// The MobileNetV2 backbone (1280 pooled features).
@@ -55,4 +58,18 @@ impl MobileNetV2Config {
     pub fn init(&self, device: &Device) -> MobileNetV2 {
         ImagenetClassifier::new(backbone(device), self.dropout, self.num_classes, device)
     }
+}
+
+/// The backbone with another padding rule or input normalisation (for the ImageNet check, which
+/// shows that the shipped choice is the one the weights were trained with).
+pub fn backbone_variant(tf_same: bool, input: InputNorm, device: &Device) -> ImagenetBackbone {
+    ImagenetBackbone::new(
+        &STAGES,
+        Flavour {
+            tf_same,
+            input,
+            ..FLAVOUR
+        },
+        device,
+    )
 }

@@ -7,6 +7,7 @@
 
 pub mod common;
 pub mod compact;
+pub mod efficientnet_lite0;
 pub mod efficientnetb0;
 pub mod ensemble;
 pub mod mobilenetv2;
@@ -15,8 +16,9 @@ use burn::module::Module;
 use burn::tensor::{Device, Tensor};
 
 pub use compact::{CompactConfig, CompactNet};
+pub use efficientnet_lite0::{EfficientNetLite0, EfficientNetLite0Config};
 pub use efficientnetb0::{EfficientNetB0, EfficientNetB0Config};
-pub use ensemble::{SeedEnsemble, SeedEnsembleConfig};
+pub use ensemble::{EfficientBranch, SeedEnsemble, SeedEnsembleConfig};
 pub use mobilenetv2::{MobileNetV2, MobileNetV2Config};
 
 /// Architecture names accepted by `--arch`.
@@ -29,23 +31,32 @@ pub enum Arch {
     Mobilenetv2,
     /// EfficientNet-B0 at 96x96.
     Efficientnetb0,
-    /// The original design: MobileNetV2 + EfficientNetB0, averaged.
+    /// EfficientNet-Lite0 at 96x96.
+    EfficientnetLite0,
+    /// The original design: MobileNetV2 + EfficientNet (Lite0, whose ImageNet weights a package
+    /// registry ships), averaged.
     SeedEnsemble,
+    /// The original design with EfficientNet-B0 as the second branch (timm B0 weights).
+    SeedEnsembleB0,
 }
 
 impl Arch {
-    pub const ALL: [Arch; 4] = [
+    pub const ALL: [Arch; 6] = [
         Arch::Compact,
         Arch::Mobilenetv2,
         Arch::Efficientnetb0,
+        Arch::EfficientnetLite0,
         Arch::SeedEnsemble,
+        Arch::SeedEnsembleB0,
     ];
     pub fn name(self) -> &'static str {
         match self {
             Arch::Compact => "compact",
             Arch::Mobilenetv2 => "mobilenetv2",
             Arch::Efficientnetb0 => "efficientnetb0",
+            Arch::EfficientnetLite0 => "efficientnet-lite0",
             Arch::SeedEnsemble => "seed-ensemble",
+            Arch::SeedEnsembleB0 => "seed-ensemble-b0",
         }
     }
     /// True for the networks with ImageNet-style backbones (which `--init imagenet=` can load).
@@ -84,6 +95,7 @@ pub enum Net {
     Compact(CompactNet),
     Mobilenetv2(MobileNetV2),
     Efficientnetb0(EfficientNetB0),
+    EfficientnetLite0(EfficientNetLite0),
     SeedEnsemble(SeedEnsemble),
 }
 
@@ -96,7 +108,17 @@ impl Net {
             Arch::Efficientnetb0 => {
                 Net::Efficientnetb0(EfficientNetB0Config::default().init(device))
             }
+            Arch::EfficientnetLite0 => {
+                Net::EfficientnetLite0(EfficientNetLite0Config::default().init(device))
+            }
             Arch::SeedEnsemble => Net::SeedEnsemble(SeedEnsembleConfig::default().init(device)),
+            Arch::SeedEnsembleB0 => Net::SeedEnsemble(
+                SeedEnsembleConfig {
+                    efficientnet: EfficientBranch::B0,
+                    ..Default::default()
+                }
+                .init(device),
+            ),
         }
     }
 
@@ -105,28 +127,38 @@ impl Net {
             Net::Compact(_) => Arch::Compact,
             Net::Mobilenetv2(_) => Arch::Mobilenetv2,
             Net::Efficientnetb0(_) => Arch::Efficientnetb0,
-            Net::SeedEnsemble(_) => Arch::SeedEnsemble,
+            Net::EfficientnetLite0(_) => Arch::EfficientnetLite0,
+            Net::SeedEnsemble(e) => match e.efficient_branch() {
+                EfficientBranch::Lite0 => Arch::SeedEnsemble,
+                EfficientBranch::B0 => Arch::SeedEnsembleB0,
+            },
         }
     }
 
-    /// Stop gradients through the ImageNet-style backbones (the heads stay trainable).
-    pub fn freeze_backbones(self) -> Net {
+    /// The ImageNet-style backbones (none for `compact`).
+    pub fn backbones_mut(&mut self) -> Vec<&mut common::ImagenetBackbone> {
         match self {
-            Net::Compact(n) => Net::Compact(n),
-            Net::Mobilenetv2(mut n) => {
-                n.backbone = n.backbone.no_grad();
-                Net::Mobilenetv2(n)
+            Net::Compact(_) => Vec::new(),
+            Net::Mobilenetv2(n) | Net::Efficientnetb0(n) | Net::EfficientnetLite0(n) => {
+                vec![&mut n.backbone]
             }
-            Net::Efficientnetb0(mut n) => {
-                n.backbone = n.backbone.no_grad();
-                Net::Efficientnetb0(n)
-            }
-            Net::SeedEnsemble(mut n) => {
-                n.mobilenet.backbone = n.mobilenet.backbone.no_grad();
-                n.efficientnet.backbone = n.efficientnet.backbone.no_grad();
-                Net::SeedEnsemble(n)
-            }
+            Net::SeedEnsemble(e) => vec![&mut e.mobilenet.backbone, &mut e.efficientnet.backbone],
         }
+    }
+
+    /// Freeze the ImageNet-style backbones as Keras' `trainable = False` does: no gradients, and
+    /// BatchNorm in inference mode (running statistics used, never updated). With
+    /// `unfreeze_from = Some(k)`, stages `k..` of each backbone and its head conv stay trainable
+    /// (the fine-tuning variant). The classifier heads stay trainable.
+    pub fn freeze_backbones(mut self, unfreeze_from: Option<usize>) -> Net {
+        for b in self.backbones_mut() {
+            let frozen = std::mem::replace(b, placeholder_backbone()).freeze();
+            *b = match unfreeze_from {
+                None => frozen,
+                Some(k) => frozen.unfreeze_from(k),
+            };
+        }
+        self
     }
 
     /// Logits (or, for the ensemble, log-probabilities) `[B, 7]` for faces `[B, 1, 48, 48]`.
@@ -135,14 +167,21 @@ impl Net {
             Net::Compact(n) => n.forward(x),
             Net::Mobilenetv2(n) => n.forward(x),
             Net::Efficientnetb0(n) => n.forward(x),
+            Net::EfficientnetLite0(n) => n.forward(x),
             Net::SeedEnsemble(n) => n.forward(x),
         }
     }
 }
 
+/// A tiny stand-in used while a backbone is moved out and back (`freeze` consumes the module).
+fn placeholder_backbone() -> common::ImagenetBackbone {
+    common::ImagenetBackbone::new(&[], mobilenetv2::FLAVOUR, &Device::flex())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use common::ImagenetClassifier;
 
     fn check(arch: Arch, params: std::ops::Range<usize>) {
         let dev = Device::flex();
@@ -174,6 +213,81 @@ mod tests {
         // timm efficientnet_b0: 5.29M with a 1000-class head, so a 4,007,548-parameter backbone;
         // burn also counts BatchNorm running mean/var (2 x 21,008) and our head is 8,967.
         check(Arch::Efficientnetb0, 4_058_531..4_058_532);
+    }
+
+    #[test]
+    fn efficientnet_lite0_shape_and_size() {
+        // EfficientNet-Lite0: 4,652,008 parameters with its 1000-class head (1,281,000), so a
+        // 3,371,008-parameter backbone; burn also counts BatchNorm running mean/var and our head
+        // is 8,967.
+        check(Arch::EfficientnetLite0, 3_370_000..3_430_000);
+    }
+
+    #[test]
+    fn seed_ensembles_name_their_branch() {
+        for arch in [Arch::SeedEnsemble, Arch::SeedEnsembleB0] {
+            let net = Net::new(arch, &Device::flex());
+            assert_eq!(net.arch(), arch);
+        }
+    }
+
+    #[test]
+    fn frozen_backbones_keep_batchnorm_statistics_and_take_no_gradients() {
+        use burn::module::{ModuleVisitor, Param};
+        struct Stats(Vec<f32>);
+        impl ModuleVisitor for Stats {
+            fn visit_float<const D: usize>(&mut self, p: &Param<Tensor<D>>) {
+                let v: Vec<f32> = p
+                    .val()
+                    .into_data()
+                    .convert::<f32>()
+                    .try_to_vec::<f32>()
+                    .unwrap();
+                self.0.push(v.iter().sum());
+            }
+        }
+        let sums = |n: &ImagenetClassifier| {
+            let mut s = Stats(Vec::new());
+            n.backbone.visit(&mut s);
+            s.0
+        };
+        let dev = Device::flex().autodiff();
+        let net = Net::new(Arch::Mobilenetv2, &dev).freeze_backbones(None);
+        let Net::Mobilenetv2(m) = &net else {
+            unreachable!()
+        };
+        let before = sums(m);
+        let x = Tensor::<4>::random(
+            [4, 1, 48, 48],
+            burn::tensor::Distribution::Normal(0.0, 1.0),
+            &dev,
+        );
+        let loss = net.forward(x).sum();
+        let grads = loss.backward();
+        // running statistics unchanged (inference-mode BatchNorm), no gradient for the backbone,
+        // one for the head
+        assert_eq!(sums(m), before);
+        assert!(m.backbone.conv_stem.weight.grad(&grads).is_none());
+        assert!(m.head.weight.grad(&grads).is_some());
+
+        // fine-tuning: the last stage and the head conv train again
+        let net = Net::new(Arch::Mobilenetv2, &dev).freeze_backbones(Some(6));
+        let Net::Mobilenetv2(m) = &net else {
+            unreachable!()
+        };
+        let x = Tensor::<4>::ones([2, 1, 48, 48], &dev);
+        let grads = net.forward(x).sum().backward();
+        assert!(m.backbone.conv_head.weight.grad(&grads).is_some());
+        assert!(m.backbone.blocks[6][0]
+            .conv_dw
+            .weight
+            .grad(&grads)
+            .is_some());
+        assert!(m.backbone.blocks[5][0]
+            .conv_dw
+            .weight
+            .grad(&grads)
+            .is_none());
     }
 
     #[test]

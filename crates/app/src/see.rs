@@ -125,16 +125,22 @@ fn people_of(summaries: &[&moodlens_vision::SessionSummary]) -> Vec<Vec<f64>> {
 }
 
 /// Recommendations at the end of detect/live: one person → that person's mood; several → each
-/// person's mood and one list for the group (`--group`, least misery by default).
+/// person's mood and one list for the group (`--group`, least misery by default). Printed as text
+/// to `out` when given; computed (and recorded in the history) either way.
 fn recommend_for(
     summaries: &[&moodlens_vision::SessionSummary],
     source: &str,
     args: &SummaryArgs,
-    out: &mut dyn std::io::Write,
-) -> Result<()> {
+    out: Option<&mut dyn std::io::Write>,
+) -> Result<Option<moodlens_recommend::Recommendations>> {
+    let mut sink = std::io::sink();
+    let out: &mut dyn std::io::Write = match out {
+        Some(o) => o,
+        None => &mut sink,
+    };
     let people = people_of(summaries);
     if people.len() > 1 {
-        session_summary_group(&people, source, args, false, out)?;
+        session_summary_group(&people, source, args, false, out)
     } else {
         let total: u64 = summaries.iter().map(|s| s.face_observations).sum();
         let mut mean = vec![0f64; moodlens_model::NUM_EMOTIONS];
@@ -143,56 +149,106 @@ fn recommend_for(
                 *m += v * s.face_observations as f64 / total.max(1) as f64;
             }
         }
-        session_summary(&mean, source, args, false, out)?;
+        session_summary(&mean, source, args, false, out)
     }
-    Ok(())
+}
+
+/// A serialisable value with `"recommendations"` added (`null` when none were made).
+fn with_recommendations(
+    value: impl serde::Serialize,
+    rec: Option<&moodlens_recommend::Recommendations>,
+) -> Result<serde_json::Value> {
+    let mut v = serde_json::to_value(value)?;
+    if let Some(o) = v.as_object_mut() {
+        o.insert("recommendations".into(), serde_json::to_value(rec)?);
+    }
+    Ok(v)
 }
 
 /// Returns the process exit code.
 pub fn detect(a: DetectCmd) -> Result<i32> {
+    use std::io::Write;
     let clf = a.model.classifier()?;
     let mut out = std::io::stdout().lock();
-    let outcome = run_detect(&a.detect, clf, &mut out)?;
+    let csv_to_stdout = a.detect.csv.as_deref() == Some(std::path::Path::new("-"));
+    // --json: one document, the detection outcome with the recommendations (printed below)
+    let mut discarded = Vec::new();
+    let sink: &mut dyn Write = if a.detect.json {
+        &mut discarded
+    } else {
+        &mut out
+    };
+    let outcome = run_detect(&a.detect, clf, sink)?;
     for r in &outcome.inputs {
         if let Some(e) = &r.error {
             eprintln!("error: {}: {e}", r.input);
         }
     }
-    // The session's mood over every input that had faces, then recommendations (text mode only:
-    // --json keeps stdout one JSON document).
-    if !a.detect.json {
-        let summaries: Vec<_> = outcome
-            .inputs
-            .iter()
-            .filter_map(|r| r.summary.as_ref())
-            .filter(|s| s.face_observations > 0)
-            .collect();
-        if !summaries.is_empty() {
-            if let Err(e) = recommend_for(&summaries, "image", &a.summary, &mut out) {
+    // The session's mood over every input that had faces, then recommendations: as text, inside
+    // the JSON document (--json), or only recorded when stdout carries CSV (--csv -).
+    let summaries: Vec<_> = outcome
+        .inputs
+        .iter()
+        .filter_map(|r| r.summary.as_ref())
+        .filter(|s| s.face_observations > 0)
+        .collect();
+    let text_out: Option<&mut dyn Write> = if a.detect.json || csv_to_stdout {
+        None
+    } else {
+        Some(&mut out)
+    };
+    let rec = if summaries.is_empty() {
+        None
+    } else {
+        match recommend_for(&summaries, "image", &a.summary, text_out) {
+            Ok(r) => r,
+            Err(e) => {
                 eprintln!("note: no recommendations: {e:#}");
+                None
             }
         }
+    };
+    if a.detect.json {
+        let v = with_recommendations(&outcome, rec.as_ref())?;
+        serde_json::to_writer_pretty(&mut out, &v)?;
+        writeln!(out)?;
     }
     Ok(outcome.exit_code())
 }
 
 pub fn live(a: LiveCmd) -> Result<i32> {
+    use std::io::Write;
     let clf = a.model.classifier()?;
     let mut out = std::io::stdout().lock();
     let mut args = a.live;
     let json = args.json;
-    args.print_summary = json || a.summary.no_recommend;
+    // the end of the session (summary, recommendations) is printed here
+    args.print_summary = a.summary.no_recommend && !json;
     let outcome = run_live(&args, clf, &mut out)?;
-    if !args.print_summary {
-        use std::io::Write;
+    let source = if args.input.is_some() {
+        "video"
+    } else {
+        "camera"
+    };
+    if json {
+        // live --json is JSON Lines: the frames, then one line with the summary and recommendations
+        let rec = if outcome.summary.face_observations > 0 {
+            match recommend_for(&[&outcome.summary], source, &a.summary, None) {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("note: no recommendations: {e:#}");
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        serde_json::to_writer(&mut out, &with_recommendations(&outcome, rec.as_ref())?)?;
+        writeln!(out)?;
+    } else if !args.print_summary {
         writeln!(out, "{}", outcome.summary)?;
         if outcome.summary.face_observations > 0 {
-            let source = if args.input.is_some() {
-                "video"
-            } else {
-                "camera"
-            };
-            if let Err(e) = recommend_for(&[&outcome.summary], source, &a.summary, &mut out) {
+            if let Err(e) = recommend_for(&[&outcome.summary], source, &a.summary, Some(&mut out)) {
                 eprintln!("note: no recommendations: {e:#}");
             }
         } else {

@@ -391,6 +391,100 @@ fn live_headless_on_a_video_finds_the_face() {
         with_face >= 15,
         "{with_face} frames with a face of 20:\n{text}"
     );
+
+    // with recommendations, --json stays JSON Lines: the last line carries the summary and the
+    // recommendations, and the session is in the history
+    let db = dir.path().join("r.db");
+    let out = run(bin()
+        .args(["live", "--headless", "--json", "--input"])
+        .arg(&video)
+        .arg("--db")
+        .arg(&db));
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    let last = lines.last().expect("lines");
+    assert_eq!(last["summary"]["final_mood"], "happy", "{last}");
+    assert_eq!(last["recommendations"]["mood"], "happy", "{last}");
+    assert!(!last["recommendations"]["movies"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    let h = run(bin().args(["history", "--json", "--db"]).arg(&db));
+    let h: serde_json::Value = serde_json::from_slice(&h.stdout).unwrap();
+    assert_eq!(h.as_array().map(|a| a.len()), Some(1), "{h}");
+}
+
+/// `detect --csv -` prints only CSV (the recommendations are still made and recorded), and
+/// `detect --json` carries the recommendations in its one document and records the session.
+#[test]
+fn detect_csv_and_json_outputs_are_machine_readable_and_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("m.db");
+    let photo = first_photo("happy");
+    let out = run(bin()
+        .args(["detect", "--csv", "-"])
+        .arg(&photo)
+        .arg("--db")
+        .arg(&db));
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "a header and one face:\n{text}");
+    let columns = lines[0].split(',').count();
+    assert!(
+        lines.iter().all(|l| l.split(',').count() == columns),
+        "{text}"
+    );
+
+    let out = run(bin()
+        .args(["detect", "--json"])
+        .arg(&photo)
+        .arg("--db")
+        .arg(&db));
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+    assert_eq!(v["inputs"][0]["summary"]["final_mood"], "happy");
+    assert_eq!(v["recommendations"]["mood"], "happy", "{v}");
+    assert!(!v["recommendations"]["music"].as_array().unwrap().is_empty());
+
+    let h = run(bin().args(["history", "--json", "--db"]).arg(&db));
+    let h: serde_json::Value = serde_json::from_slice(&h.stdout).unwrap();
+    assert_eq!(
+        h.as_array().map(|a| a.len()),
+        Some(2),
+        "both runs recorded: {h}"
+    );
+}
+
+/// `feedback` takes a film's title as the lists print it ("Title (Year)"), and refuses a title that
+/// names several items instead of picking one.
+#[test]
+fn feedback_accepts_printed_titles_and_refuses_ambiguous_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("m.db");
+    let out = run(bin()
+        .args(["feedback", "Forrest Gump (1994)", "--like", "--db"])
+        .arg(&db));
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Forrest Gump"));
+    // two films are called Aladdin (1992, 2019)
+    let out = bin()
+        .args(["feedback", "Aladdin", "--dislike", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("1992") && err.contains("2019"), "{err}");
+    let out = run(bin()
+        .args(["feedback", "Aladdin (2019)", "--dislike", "--db"])
+        .arg(&db));
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Aladdin (2019)"));
 }
 
 /// A reader that stops early (`moodlens history --json | head -1`) ends the command quietly with 0:

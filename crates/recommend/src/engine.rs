@@ -1439,26 +1439,60 @@ pub fn feedback(store: &mut Store, item: &str, liked: bool) -> Result<Feedback> 
     let (key, kind, title) = if let Some(it) = store.find_recommended(item)? {
         (it.key, it.kind, it.title)
     } else {
-        let q = normalize_title(item);
-        if let Some(f) = films
+        // the title as printed ("Forrest Gump (1994)", "Artist — Title") or a key
+        let (name, year) = split_year(item);
+        let q = normalize_title(name);
+        let mut found: Vec<(String, String, String)> = films
             .iter()
-            .find(|f| f.key() == item || normalize_title(&f.title) == q)
-        {
-            (f.key(), "movie".to_string(), f.title.clone())
-        } else if let Some(t) = tracks.iter().find(|t| {
-            t.key() == item
-                || normalize_title(&t.title) == q
-                || normalize_title(&format!("{} {}", t.artist, t.title)) == q
-        }) {
-            (
-                t.key(),
-                "track".to_string(),
-                format!("{} — {}", t.artist, t.title),
-            )
-        } else {
-            return Err(RecommendError::NotFound(format!(
-                "no recommended or catalog item matches '{item}' (use the key shown by `recommend --json`)"
-            )));
+            .filter(|f| {
+                f.key() == item
+                    || (normalize_title(&f.title) == q && (year.is_none() || f.year == year))
+            })
+            .map(|f| {
+                let shown = match f.year {
+                    Some(y) => format!("{} ({y})", f.title),
+                    None => f.title.clone(),
+                };
+                (f.key(), "movie".to_string(), shown)
+            })
+            .collect();
+        found.extend(
+            tracks
+                .iter()
+                .filter(|t| {
+                    t.key() == item
+                        || normalize_title(&t.title) == q
+                        || normalize_title(&format!("{} {}", t.artist, t.title)) == q
+                })
+                .map(|t| {
+                    (
+                        t.key(),
+                        "track".to_string(),
+                        format!("{} — {}", t.artist, t.title),
+                    )
+                }),
+        );
+        found.sort();
+        found.dedup_by(|a, b| a.0 == b.0);
+        match found.len() {
+            0 => {
+                return Err(RecommendError::NotFound(format!(
+                    "no recommended or catalog item matches '{item}' (use the title as shown, e.g. \"Forrest Gump (1994)\", or the key shown by `recommend --json`)"
+                )))
+            }
+            1 => found.remove(0),
+            _ => {
+                let list: Vec<String> = found
+                    .iter()
+                    .take(8)
+                    .map(|(k, _, t)| format!("{t} [{k}]"))
+                    .collect();
+                return Err(RecommendError::NotFound(format!(
+                    "'{item}' matches {} items: {}; give the year or the key",
+                    found.len(),
+                    list.join(", ")
+                )));
+            }
         }
     };
     let tags = if kind == "movie" {
@@ -1483,6 +1517,18 @@ pub fn feedback(store: &mut Store, item: &str, liked: bool) -> Result<Feedback> 
     };
     store.set_feedback(&fb)?;
     Ok(fb)
+}
+
+/// "Title (1994)" → ("Title", Some(1994)); anything else unchanged.
+fn split_year(s: &str) -> (&str, Option<i32>) {
+    let t = s.trim();
+    if let Some(open) = t.strip_suffix(')').and_then(|u| u.rfind(" (")) {
+        let year = &t[open + 2..t.len() - 1];
+        if year.len() == 4 && year.bytes().all(|b| b.is_ascii_digit()) {
+            return (&t[..open], year.parse().ok());
+        }
+    }
+    (t, None)
 }
 
 /// Genre names of a weight map, best first (for explanations).

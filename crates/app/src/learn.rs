@@ -74,16 +74,19 @@ pub fn device(b: Backend, gpu: usize) -> Result<Device> {
 
 #[derive(Args, Debug)]
 pub struct TrainArgs {
-    /// FER-2013: the Kaggle CSV (.csv or .csv.gz) or a folder with train/<class>/ and test/<class>/.
-    #[arg(long)]
-    pub data: PathBuf,
+    /// FER-2013: the Kaggle CSV (.csv or .csv.gz) or a folder with train/<class>/ and test/<class>/
+    /// (with --resume: default the run's own).
+    #[arg(long, required_unless_present = "resume")]
+    pub data: Option<PathBuf>,
     /// Network architecture.
     #[arg(long, default_value = "compact")]
     pub arch: Arch,
     /// Output folder: checkpoint/, best.bpk, history.json, curves.png, confusion.png.
     #[arg(long, default_value = "runs/compact")]
     pub out: PathBuf,
-    /// Continue the run in --out from its last checkpoint (its stored options are used).
+    /// Continue the run in --out from its last checkpoint with its stored options (data, limit,
+    /// labels, ...); `--epochs N` above the run's count extends it. Example:
+    /// moodlens train --out runs/v2 --resume --epochs 30
     #[arg(long)]
     pub resume: bool,
     #[arg(long, default_value_t = 20)]
@@ -277,14 +280,57 @@ fn load_data(path: &std::path::Path, limit: Option<usize>) -> Result<dataset::Fe
     Ok(data)
 }
 
-pub fn train(a: TrainArgs) -> Result<()> {
+/// Options that `--resume` takes from the command line; every other training option comes from the
+/// run's stored configuration.
+const RESUME_OPTIONS: [&str; 9] = [
+    "data", "out", "resume", "epochs", "limit", "ferplus", "backend", "gpu", "verbose",
+];
+
+/// `explicit`: the ids of the options given on the command line (to tell them from defaults).
+pub fn train(mut a: TrainArgs, explicit: &[String]) -> Result<()> {
+    let stored = if a.resume {
+        match checkpoint::find(&a.out) {
+            Some(found) => Some(found.state()?.config),
+            None => None,
+        }
+    } else {
+        None
+    };
+    if let Some(cfg) = &stored {
+        let ignored: Vec<String> = explicit
+            .iter()
+            .filter(|id| !RESUME_OPTIONS.contains(&id.as_str()))
+            .map(|id| format!("--{}", id.replace('_', "-")))
+            .collect();
+        if !ignored.is_empty() {
+            tracing::warn!(
+                "--resume keeps the run's stored options; ignored: {}",
+                ignored.join(", ")
+            );
+        }
+        if a.data.is_none() {
+            a.data = cfg.data.clone();
+        }
+        if !explicit.iter().any(|id| id == "limit") {
+            a.limit = cfg.limit;
+        }
+        if !explicit.iter().any(|id| id == "epochs") {
+            a.epochs = cfg.epochs;
+        }
+    }
+    let Some(data_path) = a.data.clone() else {
+        bail!(
+            "--resume: {} holds no checkpoint that names its data; give --data",
+            a.out.display()
+        );
+    };
     let device = a.backend.device()?;
-    let mut data = load_data(&a.data, a.limit)?;
+    let mut data = load_data(&data_path, a.limit)?;
     attach_votes(
         &mut data,
-        &a.data,
+        &data_path,
         a.ferplus.as_deref(),
-        a.labels.needs_votes(),
+        stored.as_ref().map_or(a.labels, |c| c.labels).needs_votes(),
     )?;
     let train_set = data.split(Split::Training);
     let val_set = data.split(Split::PublicTest);
@@ -318,6 +364,8 @@ pub fn train(a: TrainArgs) -> Result<()> {
         unfreeze_from: a.unfreeze_from.map(usize::from),
         from: a.from.clone(),
         labels: a.labels,
+        data: Some(std::path::absolute(&data_path).unwrap_or(data_path.clone())),
+        limit: a.limit,
     };
     if a.init.is_some() && !config.arch.has_imagenet_backbone() {
         bail!(

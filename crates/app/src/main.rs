@@ -89,7 +89,23 @@ fn main() -> std::process::ExitCode {
     use std::io::IsTerminal;
     use std::process::ExitCode;
     quiet_on_closed_stdout();
-    let cli = Cli::parse();
+    let matches = <Cli as clap::CommandFactory>::command().get_matches();
+    let cli = match <Cli as clap::FromArgMatches>::from_arg_matches(&matches) {
+        Ok(c) => c,
+        Err(e) => e.exit(),
+    };
+    // the options given on the command line (`train --resume` tells them from defaults)
+    let explicit: Vec<String> = matches
+        .subcommand()
+        .map(|(_, m)| {
+            m.ids()
+                .filter(|id| {
+                    m.value_source(id.as_str()) == Some(clap::parser::ValueSource::CommandLine)
+                })
+                .map(|id| id.to_string())
+                .collect()
+        })
+        .unwrap_or_default();
     let level = match cli.verbose {
         0 => "info",
         1 => "debug",
@@ -134,7 +150,7 @@ fn main() -> std::process::ExitCode {
         Command::Feedback(a) => run_feedback(&a, &mut stdout.lock()).map(|_| 0),
         Command::History(a) => run_history(&a, &mut stdout.lock()).map(|_| 0),
         Command::Catalog(a) => run_catalog(&a, &mut stdout.lock()).map(|_| 0),
-        Command::Train(a) => learn::train(a).map(|_| 0),
+        Command::Train(a) => learn::train(a, &explicit).map(|_| 0),
         Command::Eval(a) => learn::eval(a).map(|_| 0),
         Command::Serve(a) => moodlens_web::run_serve(a).map(|_| 0),
     };

@@ -179,6 +179,29 @@ fn train_writes_checkpoint_plots_history_and_resumes() {
         serde_json::from_str(&std::fs::read_to_string(out_dir.join("history.json")).unwrap())
             .unwrap();
     assert_eq!(hist["history"].as_array().unwrap().len(), 2);
+    // --resume needs neither --data nor --limit (the run stored them), says nothing about options
+    // that were not given, and --epochs extends the run
+    let extended = run(bin()
+        .args(["train", "--resume", "--epochs", "3", "--out"])
+        .arg(&out_dir));
+    assert!(extended.status.success());
+    let err = String::from_utf8_lossy(&extended.stderr);
+    assert!(!err.contains("ignored"), "{err}");
+    assert!(
+        err.contains("extending the run from 2 to 3 epochs"),
+        "{err}"
+    );
+    let hist: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join("history.json")).unwrap())
+            .unwrap();
+    assert_eq!(hist["history"].as_array().unwrap().len(), 3);
+    assert_eq!(hist["config"]["limit"], 20);
+    // options the run stores are named when given with --resume
+    let noisy = run(bin()
+        .args(["train", "--resume", "--lr", "0.1", "--out"])
+        .arg(&out_dir));
+    assert!(noisy.status.success());
+    assert!(String::from_utf8_lossy(&noisy.stderr).contains("ignored: --lr"));
     // the weights it wrote evaluate
     let ev = run(bin()
         .args([

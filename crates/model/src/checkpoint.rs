@@ -171,15 +171,19 @@ pub struct Checkpoint {
 pub struct Found(pub PathBuf);
 
 impl Found {
-    /// Load weights, optimizer state and progress onto `device` (an autodiff device to train on).
-    pub fn load(&self, device: &Device) -> Result<Checkpoint, CheckpointError> {
+    /// The run's progress and stored options (`state.json`), without loading any weights.
+    pub fn state(&self) -> Result<TrainState, CheckpointError> {
         let sp = self.0.join("state.json");
         let text = std::fs::read_to_string(&sp).map_err(io_err(&sp))?;
-        let state: TrainState =
-            serde_json::from_str(&text).map_err(|e| CheckpointError::State {
-                path: sp.display().to_string(),
-                msg: e.to_string(),
-            })?;
+        serde_json::from_str(&text).map_err(|e| CheckpointError::State {
+            path: sp.display().to_string(),
+            msg: e.to_string(),
+        })
+    }
+
+    /// Load weights, optimizer state and progress onto `device` (an autodiff device to train on).
+    pub fn load(&self, device: &Device) -> Result<Checkpoint, CheckpointError> {
+        let state = self.state()?;
         let mp = self.0.join("model.bpk");
         let parts = state.config.saved_parts();
         let base = match parts {

@@ -174,6 +174,11 @@ pub struct TrainConfig {
     /// Training labels (FER-2013, FER+ votes or a mix).
     #[serde(default)]
     pub labels: Labels,
+    /// Where the data came from and the per-split-and-class limit, so `--resume` needs neither.
+    #[serde(default)]
+    pub data: Option<PathBuf>,
+    #[serde(default)]
+    pub limit: Option<usize>,
 }
 
 fn default_true() -> bool {
@@ -198,6 +203,8 @@ impl Default for TrainConfig {
             unfreeze_from: None,
             from: None,
             labels: Labels::Fer2013,
+            data: None,
+            limit: None,
         }
     }
 }
@@ -577,10 +584,31 @@ pub fn train(
                 now_val: val.len(),
             });
         }
-        if ck.state.config != config {
-            tracing::warn!(
-                "resuming with the run's stored configuration; options given now are ignored"
-            );
+        // the run keeps its stored options, except that a larger epoch count extends it
+        let mut ck = ck;
+        if config.epochs != ck.state.config.epochs {
+            if config.epochs > ck.state.config.epochs {
+                tracing::info!(
+                    "extending the run from {} to {} epochs",
+                    ck.state.config.epochs,
+                    config.epochs
+                );
+                ck.state.config.epochs = config.epochs;
+                if ck.state.stopped_early {
+                    tracing::warn!(
+                        "the run had stopped early (epoch {}); it continues for the added epochs",
+                        ck.state.epochs_done
+                    );
+                    ck.state.stopped_early = false;
+                    ck.state.early.bad_epochs = 0;
+                }
+            } else {
+                tracing::warn!(
+                    "--epochs {} is below the run's {}: ignored",
+                    config.epochs,
+                    ck.state.config.epochs
+                );
+            }
         }
         tracing::info!(
             "resuming {} after epoch {}/{}",

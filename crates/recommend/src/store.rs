@@ -207,22 +207,27 @@ impl Store {
         self.migrate()
     }
 
+    /// Runs the missing migrations in one write transaction taken before the version is read, so
+    /// that two processes (or server threads) opening a new database at once do not both migrate.
     fn migrate(&mut self) -> Result<()> {
-        let version: i64 = self
+        let tx = self
             .conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))?;
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
         if version as usize > MIGRATIONS.len() {
             return Err(RecommendError::Config(format!(
                 "database schema version {version} is newer than this program ({})",
                 MIGRATIONS.len()
             )));
         }
+        if version as usize == MIGRATIONS.len() {
+            return Ok(());
+        }
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-            let tx = self.conn.transaction()?;
             tx.execute_batch(sql)?;
             tx.pragma_update(None, "user_version", (i + 1) as i64)?;
-            tx.commit()?;
         }
+        tx.commit()?;
         Ok(())
     }
 
@@ -936,6 +941,28 @@ mod tests {
         assert!(s.delete_feedback("g").unwrap());
         assert!(!s.delete_feedback("g").unwrap());
         assert!(s.feedback().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_new_database_opened_at_once_by_several_threads() {
+        for round in 0..5 {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join(format!("db{round}.sqlite"));
+            let barrier = std::sync::Arc::new(std::sync::Barrier::new(6));
+            let handles: Vec<_> = (0..6)
+                .map(|_| {
+                    let (p, b) = (path.clone(), barrier.clone());
+                    std::thread::spawn(move || {
+                        b.wait();
+                        Store::open(&p).map(|s| s.schema_version().unwrap())
+                    })
+                })
+                .collect();
+            for h in handles {
+                let v = h.join().unwrap().expect("opens while others migrate");
+                assert_eq!(v, MIGRATIONS.len() as i64);
+            }
+        }
     }
 
     #[test]

@@ -204,6 +204,15 @@ pub struct HistoryArgs {
     /// Only the last N sessions.
     #[arg(long)]
     pub last: Option<usize>,
+    /// Delete one entry (its ID from the list or `--json`) with what it recommended.
+    #[arg(long, value_name = "ID", conflicts_with_all = ["clear", "export", "plot"])]
+    pub delete: Option<i64>,
+    /// Delete the whole mood history (likes and dislikes stay: `moodlens feedback`).
+    #[arg(long, conflicts_with_all = ["export", "plot"])]
+    pub clear: bool,
+    /// Write the history to FILE.json or FILE.csv (by the extension).
+    #[arg(long, value_name = "FILE")]
+    pub export: Option<PathBuf>,
     #[command(flatten)]
     pub store: StoreArgs,
 }
@@ -666,10 +675,42 @@ pub fn format_time(secs: i64) -> String {
     )
 }
 
-/// `moodlens history [--json] [--plot out.png]`
+/// `moodlens history [--json] [--plot out.png] [--delete ID | --clear | --export FILE]`. One
+/// entry per mood reading ([`crate::store::Store::history`]).
 pub fn run_history(args: &HistoryArgs, out: &mut dyn Write) -> anyhow::Result<()> {
-    let store = args.store.open()?;
-    let sessions = store.sessions(args.last)?;
+    let mut store = args.store.open()?;
+    let place = store
+        .path()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    if let Some(id) = args.delete {
+        if !store.delete_history_entry(id)? {
+            anyhow::bail!("no history entry with id {id} (see `moodlens history`)");
+        }
+        writeln!(out, "Deleted history entry {id} from {place}.")?;
+        return Ok(());
+    }
+    if args.clear {
+        let n = store.clear_history()?;
+        writeln!(
+            out,
+            "Deleted {n} history entr{} from {place} (likes and dislikes stay).",
+            if n == 1 { "y" } else { "ies" }
+        )?;
+        return Ok(());
+    }
+    let sessions = store.history(args.last)?;
+    if let Some(p) = &args.export {
+        export_history(&sessions, p)?;
+        writeln!(
+            out,
+            "Wrote {} history entr{} to {}",
+            sessions.len(),
+            if sessions.len() == 1 { "y" } else { "ies" },
+            p.display()
+        )?;
+        return Ok(());
+    }
     if let Some(p) = &args.plot {
         if sessions.is_empty() {
             return Err(crate::error::RecommendError::EmptyHistory.into());
@@ -689,7 +730,8 @@ pub fn run_history(args: &HistoryArgs, out: &mut dyn Write) -> anyhow::Result<()
         for s in &sessions {
             writeln!(
                 out,
-                "{}  {:<7} {:<8} valence {:+.2} arousal {:+.2}  {:<6} {} items",
+                "{:>5}  {} UTC  {:<7} {:<8} valence {:+.2} arousal {:+.2}  {:<6} {} items",
+                s.id,
                 format_time(s.time),
                 s.source,
                 s.mood.label(),
@@ -703,6 +745,89 @@ pub fn run_history(args: &HistoryArgs, out: &mut dyn Write) -> anyhow::Result<()
             writeln!(out, "Plot written to {} — {PLOT_LEGEND}", p.display())?;
         }
     }
+    Ok(())
+}
+
+/// Which export format a file name asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportFormat {
+    Json,
+    Csv,
+}
+
+impl ExportFormat {
+    /// From a file's extension (.json or .csv).
+    pub fn of_path(path: &Path) -> anyhow::Result<ExportFormat> {
+        match path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            Some("json") => Ok(ExportFormat::Json),
+            Some("csv") => Ok(ExportFormat::Csv),
+            _ => anyhow::bail!("export to a .json or .csv file (got {})", path.display()),
+        }
+    }
+}
+
+/// The history as bytes in `format`: JSON (the entries of `history --json`) or CSV (one row per
+/// entry: id, unix time, UTC time, source, mood, strategy, valence, arousal, the seven
+/// probabilities, then what was recommended, titles joined by " | ").
+pub fn history_bytes(
+    sessions: &[crate::store::SessionRecord],
+    format: ExportFormat,
+) -> anyhow::Result<Vec<u8>> {
+    match format {
+        ExportFormat::Json => {
+            let mut v = serde_json::to_vec_pretty(sessions)?;
+            v.push(b'\n');
+            Ok(v)
+        }
+        ExportFormat::Csv => {
+            let mut w = csv::Writer::from_writer(Vec::new());
+            let mut header: Vec<String> = [
+                "id", "time", "time_utc", "source", "mood", "strategy", "valence", "arousal",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+            header.extend(Emotion::ALL.iter().map(|e| format!("p_{}", e.label())));
+            header.push("recommended".into());
+            w.write_record(&header)?;
+            for s in sessions {
+                let mut row = vec![
+                    s.id.to_string(),
+                    s.time.to_string(),
+                    s.time_utc.clone(),
+                    s.source.clone(),
+                    s.mood.label().to_string(),
+                    s.strategy.clone(),
+                    format!("{:.4}", s.valence),
+                    format!("{:.4}", s.arousal),
+                ];
+                row.extend(
+                    (0..Emotion::ALL.len())
+                        .map(|i| format!("{:.4}", s.probabilities.get(i).copied().unwrap_or(0.0))),
+                );
+                row.push(
+                    s.items
+                        .iter()
+                        .map(|i| i.title.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" | "),
+                );
+                w.write_record(&row)?;
+            }
+            Ok(w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?)
+        }
+    }
+}
+
+/// Writes the history to `path` (.json or .csv, see [`history_bytes`]).
+pub fn export_history(sessions: &[crate::store::SessionRecord], path: &Path) -> anyhow::Result<()> {
+    let bytes = history_bytes(sessions, ExportFormat::of_path(path)?)?;
+    std::fs::write(path, bytes).with_context(|| format!("writing {}", path.display()))?;
     Ok(())
 }
 

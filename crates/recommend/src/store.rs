@@ -139,6 +139,10 @@ pub struct Feedback {
     pub tags: Vec<String>,
 }
 
+/// What groups stored requests into one history entry (see [`Store::history`]).
+const HISTORY_GROUP: &str = "(CASE WHEN visit IS NULL OR visit LIKE 'auto:%' THEN 'row:' || id \
+     ELSE 'visit:' || mood || ':' || visit END)";
+
 /// The database.
 pub struct Store {
     conn: Connection,
@@ -203,22 +207,27 @@ impl Store {
         self.migrate()
     }
 
+    /// Runs the missing migrations in one write transaction taken before the version is read, so
+    /// that two processes (or server threads) opening a new database at once do not both migrate.
     fn migrate(&mut self) -> Result<()> {
-        let version: i64 = self
+        let tx = self
             .conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))?;
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
         if version as usize > MIGRATIONS.len() {
             return Err(RecommendError::Config(format!(
                 "database schema version {version} is newer than this program ({})",
                 MIGRATIONS.len()
             )));
         }
+        if version as usize == MIGRATIONS.len() {
+            return Ok(());
+        }
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-            let tx = self.conn.transaction()?;
             tx.execute_batch(sql)?;
             tx.pragma_update(None, "user_version", (i + 1) as i64)?;
-            tx.commit()?;
         }
+        tx.commit()?;
         Ok(())
     }
 
@@ -307,15 +316,22 @@ impl Store {
         Ok(id)
     }
 
-    /// Sessions, oldest first (the `limit` most recent when given).
+    /// Sessions, oldest first (the `limit` most recent when given): every stored request.
     pub fn sessions(&self, limit: Option<usize>) -> Result<Vec<SessionRecord>> {
         let lim = limit.map(|l| l as i64).unwrap_or(-1);
-        let mut st = self.conn.prepare(
+        self.rows_where(
+            "id IN (SELECT id FROM sessions ORDER BY id DESC LIMIT ?1)",
+            [lim],
+        )
+    }
+
+    /// Stored requests matching `cond` (SQL over `sessions`), oldest first.
+    fn rows_where(&self, cond: &str, args: [i64; 1]) -> Result<Vec<SessionRecord>> {
+        let mut st = self.conn.prepare(&format!(
             "SELECT id, time, source, mood, probabilities, strategy, valence, arousal, visit,
-                    shuffle, people FROM
-             (SELECT * FROM sessions ORDER BY id DESC LIMIT ?1) ORDER BY id ASC",
-        )?;
-        let rows = st.query_map([lim], |r| {
+                    shuffle, people FROM sessions WHERE {cond} ORDER BY id ASC"
+        ))?;
+        let rows = st.query_map(args, |r| {
             Ok((
                 (
                     r.get::<_, i64>(0)?,
@@ -378,6 +394,82 @@ impl Store {
             });
         }
         Ok(out)
+    }
+
+    /// The history as people see it: one entry per mood reading. Requests of a named session
+    /// (a web page's reading, `--session NAME`) for the same mood are one entry: strategy
+    /// switches and new picks update it (it shows the latest strategy and list, at the time of
+    /// the first request, under the first request's id). Requests of automatic sessions and
+    /// those stored before sessions existed are one entry each. Oldest first; the `limit` most
+    /// recent when given.
+    pub fn history(&self, limit: Option<usize>) -> Result<Vec<SessionRecord>> {
+        let lim = limit.map(|l| l as i64).unwrap_or(-1);
+        let mut st = self.conn.prepare(&format!(
+            "SELECT first, last, first_time FROM
+             (SELECT MIN(id) AS first, MAX(id) AS last, MIN(time) AS first_time FROM sessions
+              GROUP BY {HISTORY_GROUP} ORDER BY first DESC LIMIT ?1)
+             ORDER BY first ASC"
+        ))?;
+        let groups = st
+            .query_map([lim], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
+            })?
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        let mut out = Vec::with_capacity(groups.len());
+        for (first, last, time) in groups {
+            if let Some(mut rec) = self.rows_where("id = ?1", [last])?.into_iter().next() {
+                rec.id = first;
+                rec.time = time;
+                rec.time_utc = crate::cli::format_time(time);
+                out.push(rec);
+            }
+        }
+        Ok(out)
+    }
+
+    /// How many history entries ([`Store::history`]) are stored.
+    pub fn history_count(&self) -> Result<i64> {
+        Ok(self.conn.query_row(
+            &format!("SELECT COUNT(*) FROM (SELECT 1 FROM sessions GROUP BY {HISTORY_GROUP})"),
+            [],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// Deletes the history entry `id` (an id from [`Store::history`]: every request it groups,
+    /// with what they showed). False when there is no such entry. Likes and dislikes stay.
+    pub fn delete_history_entry(&mut self, id: i64) -> Result<bool> {
+        let n = self.conn.execute(
+            &format!(
+                "DELETE FROM sessions WHERE {HISTORY_GROUP} IN
+                 (SELECT {HISTORY_GROUP} FROM sessions WHERE id = ?1)"
+            ),
+            [id],
+        )?;
+        Ok(n > 0)
+    }
+
+    /// Deletes the whole history (sessions and what they showed); the number of entries deleted.
+    /// Likes, dislikes and imported catalogs stay.
+    pub fn clear_history(&mut self) -> Result<i64> {
+        let n = self.history_count()?;
+        let tx = self.conn.transaction()?;
+        tx.execute("DELETE FROM session_items", [])?;
+        tx.execute("DELETE FROM sessions", [])?;
+        tx.commit()?;
+        Ok(n)
+    }
+
+    /// Removes the like or dislike of `item_key`; false when there was none.
+    pub fn delete_feedback(&mut self, item_key: &str) -> Result<bool> {
+        Ok(self
+            .conn
+            .execute("DELETE FROM feedback WHERE item_key = ?1", [item_key])?
+            > 0)
     }
 
     /// The session (visit) and time of the most recent stored request.
@@ -788,6 +880,89 @@ mod tests {
         assert_eq!(all[0].session, None);
         assert_eq!(all[3].session.as_deref(), Some("a"));
         assert_eq!(all[3].shuffle, 1);
+    }
+
+    #[test]
+    fn history_has_one_entry_per_reading_and_deletes_entries() {
+        let mut s = Store::open_in_memory().unwrap();
+        let rec = |s: &mut Store, mood: Emotion, strategy: &str, visit: Option<&str>, k: &str| {
+            let m = visit.map(|v| meta(v, strategy, 0));
+            s.record_list(
+                100,
+                "manual",
+                mood,
+                &[0.0; 7],
+                strategy,
+                0.5,
+                0.1,
+                &[item(k)],
+                m.as_ref(),
+            )
+            .unwrap()
+        };
+        // a reading in a named session, re-ranked twice (strategy switch, new picks): one entry
+        let first = rec(&mut s, Emotion::Happy, "match", Some("web-a1"), "a");
+        rec(&mut s, Emotion::Happy, "calm", Some("web-a1"), "b");
+        rec(&mut s, Emotion::Happy, "calm", Some("web-a1"), "c");
+        // another mood in the same named session: its own entry
+        rec(&mut s, Emotion::Sad, "comfort", Some("web-a1"), "d");
+        // automatic sessions and legacy rows: one entry per request
+        rec(&mut s, Emotion::Fear, "calm", Some("auto:1"), "e");
+        rec(&mut s, Emotion::Fear, "calm", Some("auto:1"), "f");
+        rec(&mut s, Emotion::Angry, "match", None, "g");
+        assert_eq!(s.session_count().unwrap(), 7);
+        assert_eq!(s.history_count().unwrap(), 5);
+        let h = s.history(None).unwrap();
+        assert_eq!(h.len(), 5);
+        // the entry keeps its first id and shows the latest strategy and list
+        assert_eq!(h[0].id, first);
+        assert_eq!(h[0].strategy, "calm");
+        assert_eq!(h[0].items[0].key, "c");
+        assert_eq!(h[1].mood, Emotion::Sad);
+        assert_eq!(s.history(Some(2)).unwrap()[0].mood, Emotion::Fear);
+        // deleting the entry deletes every request it groups, and only those
+        assert!(s.delete_history_entry(first).unwrap());
+        assert!(!s.delete_history_entry(first).unwrap());
+        assert_eq!(s.history_count().unwrap(), 4);
+        assert_eq!(s.session_count().unwrap(), 4);
+        s.set_feedback(&Feedback {
+            item_key: "g".into(),
+            kind: "movie".into(),
+            title: "G".into(),
+            liked: true,
+            tags: vec![],
+        })
+        .unwrap();
+        assert_eq!(s.clear_history().unwrap(), 4);
+        assert_eq!(s.history_count().unwrap(), 0);
+        assert!(s.history(None).unwrap().is_empty());
+        // likes stay until removed
+        assert_eq!(s.feedback().unwrap().len(), 1);
+        assert!(s.delete_feedback("g").unwrap());
+        assert!(!s.delete_feedback("g").unwrap());
+        assert!(s.feedback().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_new_database_opened_at_once_by_several_threads() {
+        for round in 0..5 {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join(format!("db{round}.sqlite"));
+            let barrier = std::sync::Arc::new(std::sync::Barrier::new(6));
+            let handles: Vec<_> = (0..6)
+                .map(|_| {
+                    let (p, b) = (path.clone(), barrier.clone());
+                    std::thread::spawn(move || {
+                        b.wait();
+                        Store::open(&p).map(|s| s.schema_version().unwrap())
+                    })
+                })
+                .collect();
+            for h in handles {
+                let v = h.join().unwrap().expect("opens while others migrate");
+                assert_eq!(v, MIGRATIONS.len() as i64);
+            }
+        }
     }
 
     #[test]

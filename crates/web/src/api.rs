@@ -62,8 +62,22 @@ impl From<DecodeError> for ApiError {
 fn too_large(max: usize) -> ApiError {
     ApiError::new(
         StatusCode::PAYLOAD_TOO_LARGE,
-        format!("request body too large (at most {} bytes)", max),
+        format!("file too large (max {})", human_size(max)),
     )
+}
+
+/// "10 MB", "512 KB": a size for people (MiB and KiB, called MB and KB as people do).
+pub(crate) fn human_size(bytes: usize) -> String {
+    if bytes >= 1024 * 1024 {
+        let mb = bytes as f64 / (1024.0 * 1024.0);
+        if mb.fract() == 0.0 {
+            format!("{mb:.0} MB")
+        } else {
+            format!("{mb:.1} MB")
+        }
+    } else {
+        format!("{} KB", bytes.div_ceil(1024))
+    }
 }
 
 pub async fn not_found() -> ApiError {
@@ -77,6 +91,7 @@ pub async fn health(State(st): State<Arc<AppState>>) -> Json<serde_json::Value> 
         "version": env!("CARGO_PKG_VERSION"),
         "model": st.classifier.source,
         "sessions_in_use": st.limits_sessions_in_use(),
+        "max_sessions": st.max_sessions,
         "limits": {
             "max_upload_bytes": st.limits.max_upload_bytes,
             "max_ws_message_bytes": st.limits.max_ws_message_bytes,
@@ -233,9 +248,28 @@ pub struct RecommendQuery {
 /// Builds the mood of a recommend request.
 fn parse_mood(q: &RecommendQuery) -> Result<Mood, ApiError> {
     match (&q.mood, &q.probabilities) {
-        (Some(_), Some(_)) => Err(ApiError::bad_request(
-            "give either mood or probabilities, not both",
-        )),
+        (Some(m), Some(_)) => {
+            // both: the probabilities place the mood, the name says which it is (a camera
+            // session's mood is its most frequent smoothed emotion, not the averages' argmax)
+            let emotion = m
+                .parse::<Emotion>()
+                .map_err(|e| ApiError::bad_request(e.to_string()))?;
+            let q2 = RecommendQuery {
+                mood: None,
+                probabilities: q.probabilities.clone(),
+                strategy: None,
+                movies: None,
+                music: None,
+                seed: None,
+                source: None,
+                record: None,
+                shuffle: None,
+                session: None,
+            };
+            let mut mood = parse_mood(&q2)?;
+            mood.emotion = emotion;
+            Ok(mood)
+        }
         (None, None) => Err(ApiError::bad_request(
             "missing mood: ?mood=happy (angry, disgust, fear, happy, sad, surprise, neutral) or ?probabilities=p1,...,p7",
         )),
@@ -254,6 +288,19 @@ fn parse_mood(q: &RecommendQuery) -> Result<Mood, ApiError> {
             Mood::from_probabilities(&v).map_err(|e| ApiError::bad_request(e.to_string()))
         }
     }
+}
+
+/// The stored session name of the page's `session` (a reading in a browser tab).
+pub(crate) fn session_name(sess: &str) -> Result<String, ApiError> {
+    if sess.is_empty()
+        || sess.len() > 64
+        || !sess.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    {
+        return Err(ApiError::bad_request(
+            "session: 1 to 64 letters, digits or '-'",
+        ));
+    }
+    Ok(format!("web-{sess}"))
 }
 
 /// Recommendation options of a request, on top of the server's store/config/offline settings.
@@ -295,12 +342,7 @@ pub async fn recommend(
         opts.no_history = !q.record.unwrap_or(true);
         opts.shuffle = q.shuffle.unwrap_or(false);
         if let Some(sess) = &q.session {
-            if sess.len() > 64 || !sess.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
-                return Err(ApiError::bad_request(
-                    "session: at most 64 letters, digits or '-'",
-                ));
-            }
-            opts.session = Some(format!("web-{sess}"));
+            opts.session = Some(session_name(sess)?);
         }
         let source = match q.source.as_deref().unwrap_or("manual") {
             s @ ("manual" | "camera" | "image") => s.to_string(),
@@ -380,11 +422,34 @@ pub async fn feedback(
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HistoryQuery {
-    /// The last N sessions (default 200, at most 10000).
+    /// The last N entries (default 200, at most 10000).
     pub last: Option<usize>,
 }
 
-/// `GET /api/history?last=N`: past sessions, oldest first.
+/// Runs `f` on the server's database, off the async threads.
+async fn with_store<T: Send + 'static>(
+    st: &AppState,
+    f: impl FnOnce(&mut Store) -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let opts = st.recommend.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut store = open_store(&opts)?;
+        f(&mut store)
+    })
+    .await
+    .map_err(ApiError::internal)?
+}
+
+fn respond<T: IntoResponse>(r: Result<T, ApiError>) -> Response {
+    match r {
+        Ok(r) => r.into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// `GET /api/history?last=N`: `{"sessions": [...], "count": N, "database": path}`, one entry
+/// per mood reading (re-ranks update their entry), oldest first; `count` is the number of
+/// entries stored (all of them, not only the last N).
 pub async fn history(
     State(st): State<Arc<AppState>>,
     q: Result<Query<HistoryQuery>, QueryRejection>,
@@ -395,17 +460,149 @@ pub async fn history(
         if last == 0 || last > 10_000 {
             return Err(ApiError::bad_request("last must be between 1 and 10000"));
         }
-        let opts = st.recommend.clone();
-        let sessions = tokio::task::spawn_blocking(move || {
-            let store = open_store(&opts)?;
-            store.sessions(Some(last)).map_err(ApiError::internal)
+        let (sessions, count, path) = with_store(&st, move |s| {
+            let h = s.history(Some(last)).map_err(ApiError::internal)?;
+            let n = s.history_count().map_err(ApiError::internal)?;
+            let path = s.path().map(|p| p.display().to_string());
+            Ok((h, n, path))
         })
-        .await
-        .map_err(ApiError::internal)??;
-        Ok::<_, ApiError>(Json(json!({ "sessions": sessions })))
+        .await?;
+        Ok(Json(
+            json!({ "sessions": sessions, "count": count, "database": path }),
+        ))
     };
-    match inner.await {
-        Ok(r) => r.into_response(),
-        Err(e) => e.into_response(),
-    }
+    respond(inner.await)
+}
+
+/// `DELETE /api/history/{id}`: one entry (with every re-rank it groups and what was shown).
+pub async fn delete_history_entry(
+    State(st): State<Arc<AppState>>,
+    id: Result<axum::extract::Path<i64>, axum::extract::rejection::PathRejection>,
+) -> Response {
+    let inner = async {
+        let axum::extract::Path(id) =
+            id.map_err(|_| ApiError::bad_request("the history entry id must be a number"))?;
+        let (deleted, count) = with_store(&st, move |s| {
+            let d = s.delete_history_entry(id).map_err(ApiError::internal)?;
+            Ok((d, s.history_count().map_err(ApiError::internal)?))
+        })
+        .await?;
+        if !deleted {
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                format!("no history entry with id {id}"),
+            ));
+        }
+        Ok(Json(json!({ "deleted": id, "count": count })))
+    };
+    respond(inner.await)
+}
+
+/// `DELETE /api/history`: the whole history (likes and dislikes stay).
+pub async fn clear_history(State(st): State<Arc<AppState>>) -> Response {
+    let inner = async {
+        let n = with_store(&st, |s| s.clear_history().map_err(ApiError::internal)).await?;
+        Ok(Json(json!({ "deleted": n, "count": 0 })))
+    };
+    respond(inner.await)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExportQuery {
+    /// json (default) or csv
+    pub format: Option<String>,
+}
+
+/// `GET /api/history/export?format=json|csv`: the whole history as a download (the same as
+/// `moodlens history --export FILE.json|FILE.csv`).
+pub async fn export_history(
+    State(st): State<Arc<AppState>>,
+    q: Result<Query<ExportQuery>, QueryRejection>,
+) -> Response {
+    let inner = async {
+        let Query(q) = q.map_err(|e| ApiError::bad_request(e.body_text()))?;
+        let (format, mime, ext) = match q.format.as_deref().unwrap_or("json") {
+            "json" => (
+                moodlens_recommend::cli::ExportFormat::Json,
+                "application/json",
+                "json",
+            ),
+            "csv" => (
+                moodlens_recommend::cli::ExportFormat::Csv,
+                "text/csv; charset=utf-8",
+                "csv",
+            ),
+            f => {
+                return Err(ApiError::bad_request(format!(
+                    "unknown format '{f}' (json or csv)"
+                )))
+            }
+        };
+        let bytes = with_store(&st, move |s| {
+            let h = s.history(None).map_err(ApiError::internal)?;
+            moodlens_recommend::cli::history_bytes(&h, format).map_err(ApiError::internal)
+        })
+        .await?;
+        Ok((
+            [
+                (header::CONTENT_TYPE, mime.to_string()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"moodlens-history.{ext}\""),
+                ),
+            ],
+            bytes,
+        ))
+    };
+    respond(inner.await)
+}
+
+/// `GET /api/feedback`: every like and dislike, oldest first.
+pub async fn list_feedback(State(st): State<Arc<AppState>>) -> Response {
+    let inner = async {
+        let fb = with_store(&st, |s| s.feedback().map_err(ApiError::internal)).await?;
+        let items: Vec<_> = fb
+            .into_iter()
+            .map(|f| json!({"item_key": f.item_key, "kind": f.kind, "title": f.title, "liked": f.liked}))
+            .collect();
+        Ok(Json(json!({ "feedback": items })))
+    };
+    respond(inner.await)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UndoQuery {
+    /// The item's key.
+    pub item: String,
+}
+
+/// `DELETE /api/feedback?item=KEY`: undoes a like or dislike.
+pub async fn delete_feedback(
+    State(st): State<Arc<AppState>>,
+    q: Result<Query<UndoQuery>, QueryRejection>,
+) -> Response {
+    let inner = async {
+        let Query(q) = q.map_err(|e| ApiError::bad_request(e.body_text()))?;
+        let key = q.item.trim().to_string();
+        if key.is_empty() || key.len() > 500 {
+            return Err(ApiError::bad_request(
+                "item must be a non-empty key (at most 500 bytes)",
+            ));
+        }
+        let k2 = key.clone();
+        let removed = with_store(&st, move |s| {
+            s.delete_feedback(&k2).map_err(ApiError::internal)
+        })
+        .await?;
+        if !removed {
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                format!("no like or dislike for '{key}'"),
+            ));
+        }
+        Ok(Json(json!({ "removed": key })))
+    };
+    respond(inner.await)
 }

@@ -6,6 +6,7 @@ use axum::response::{IntoResponse, Response};
 const INDEX: &str = include_str!("../assets/index.html");
 const SCRIPT: &str = include_str!("../assets/app.js");
 const STYLE: &str = include_str!("../assets/style.css");
+const FAVICON: &str = include_str!("../assets/favicon.svg");
 
 /// Content-Security-Policy of the page: nothing from elsewhere.
 pub const CSP: &str = "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob: mediastream:; \
@@ -34,4 +35,13 @@ pub async fn script() -> Response {
 
 pub async fn style() -> Response {
     text(STYLE, "text/css; charset=utf-8")
+}
+
+pub async fn favicon() -> Response {
+    let mut r = text(FAVICON, "image/svg+xml");
+    r.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("max-age=86400"),
+    );
+    r
 }

@@ -32,7 +32,12 @@ impl std::fmt::Display for DecodeError {
             DecodeError::Corrupt(r) => write!(f, "the image could not be decoded: {r}"),
             DecodeError::TooManyPixels { width, height, max } => write!(
                 f,
-                "image too large: {width}x{height} pixels (at most {max} pixels)"
+                "picture too large: {width}x{height} is more than {}; use a smaller one",
+                if *max >= 1_000_000 {
+                    format!("{} megapixels", (*max as f64 / 1e5).round() / 10.0)
+                } else {
+                    format!("{max} pixels")
+                }
             ),
         }
     }

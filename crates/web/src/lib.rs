@@ -9,7 +9,8 @@
 //! session's mood into recommendations through `moodlens-recommend`.
 //!
 //! Routes ([`router`]): `GET /` (the page), `GET /health`, `POST /api/detect`,
-//! `GET /api/recommend`, `POST /api/feedback`, `GET /api/history`, `GET /ws`. The shapes are
+//! `GET /api/recommend`, `POST|GET|DELETE /api/feedback`, `GET|DELETE /api/history`,
+//! `DELETE /api/history/{id}`, `GET /api/history/export`, `GET /ws`. The shapes are
 //! documented in the README.
 //!
 //! Must not hold application logic of its own beyond HTTP glue: vision, model, session and
@@ -214,6 +215,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/", axum::routing::get(assets::index))
         .route("/app.js", axum::routing::get(assets::script))
         .route("/style.css", axum::routing::get(assets::style))
+        .route("/favicon.svg", axum::routing::get(assets::favicon))
+        .route("/favicon.ico", axum::routing::get(assets::favicon))
         .route("/health", axum::routing::get(api::health))
         .route(
             "/api/detect",
@@ -221,8 +224,24 @@ pub fn router(state: Arc<AppState>) -> Router {
                 .layer(axum::extract::DefaultBodyLimit::max(body_limit)),
         )
         .route("/api/recommend", axum::routing::get(api::recommend))
-        .route("/api/feedback", axum::routing::post(api::feedback))
-        .route("/api/history", axum::routing::get(api::history))
+        .route(
+            "/api/feedback",
+            axum::routing::post(api::feedback)
+                .get(api::list_feedback)
+                .delete(api::delete_feedback),
+        )
+        .route(
+            "/api/history",
+            axum::routing::get(api::history).delete(api::clear_history),
+        )
+        .route(
+            "/api/history/export",
+            axum::routing::get(api::export_history),
+        )
+        .route(
+            "/api/history/{id}",
+            axum::routing::delete(api::delete_history_entry),
+        )
         .route("/ws", axum::routing::get(ws::upgrade))
         .fallback(api::not_found)
         .layer(axum::extract::DefaultBodyLimit::max(64 * 1024))

@@ -1,7 +1,7 @@
 //! `GET /ws`: a live camera session.
 //!
 //! Client → server: binary messages are JPEG (or PNG) frames; text messages are JSON controls:
-//! `{"type":"finish","strategy":"match"}` (end the session: summary and recommendations; a new
+//! `{"type":"finish","strategy":"match","session":"tab-r1"}` (end the session: summary and recommendations; a new
 //! session starts) and `{"type":"reset"}`.
 //!
 //! Server → client (JSON text): `{"type":"hello",...}` once; `{"type":"frame",...}` per processed
@@ -54,6 +54,10 @@ enum Control {
     Finish {
         #[serde(default)]
         strategy: Option<String>,
+        /// The page's name for this reading (its re-ranks through `/api/recommend` update the
+        /// same history entry).
+        #[serde(default)]
+        session: Option<String>,
     },
     Reset,
 }
@@ -195,7 +199,9 @@ fn start(
                     p.reset();
                     json!({"type":"reset"})
                 }
-                Job::Control(Control::Finish { strategy }) => finish_reply(&st, &mut p, strategy),
+                Job::Control(Control::Finish { strategy, session }) => {
+                    finish_reply(&st, &mut p, strategy, session)
+                }
             };
             (p, reply)
         })
@@ -252,7 +258,12 @@ fn frame_reply(st: &AppState, p: &mut Pipe, bytes: &[u8], index: u64, dropped: u
     }
 }
 
-fn finish_reply(st: &AppState, p: &mut Pipe, strategy: Option<String>) -> Value {
+fn finish_reply(
+    st: &AppState,
+    p: &mut Pipe,
+    strategy: Option<String>,
+    session: Option<String>,
+) -> Value {
     let summary = p.summary();
     p.reset();
     let mut reply = json!({"type":"summary","summary":summary,"recommendations":null});
@@ -260,13 +271,22 @@ fn finish_reply(st: &AppState, p: &mut Pipe, strategy: Option<String>) -> Value 
         reply["message"] = json!("No face was seen, so no mood and no recommendations.");
         return reply;
     };
-    let opts = match crate::api::options(&st.recommend, strategy.as_deref()) {
+    let mut opts = match crate::api::options(&st.recommend, strategy.as_deref()) {
         Ok(o) => o,
         Err(e) => {
             reply["message"] = json!(e.message);
             return reply;
         }
     };
+    if let Some(s) = session.as_deref() {
+        match crate::api::session_name(s) {
+            Ok(name) => opts.session = Some(name),
+            Err(e) => {
+                reply["message"] = json!(e.message);
+                return reply;
+            }
+        }
+    }
     let mood = match Mood::from_probabilities(&summary.mean_probabilities_vec()) {
         Ok(mut m) => {
             // The session's mood is the most frequent smoothed emotion (as in the CLI); the

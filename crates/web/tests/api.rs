@@ -253,7 +253,7 @@ fn recommend_feedback_history() {
         ("mood=grumpy", "grumpy"),
         ("mood=happy&strategy=sideways", "sideways"),
         ("", "missing mood"),
-        ("mood=happy&probabilities=1,0,0,0,0,0,0", "not both"),
+        ("mood=happy&probabilities=1,2,x", "7 comma-separated"),
         ("probabilities=1,2,x", "7 comma-separated"),
         ("probabilities=0.5,0.5", "7"),
         ("mood=happy&movies=1000", "at most 50"),
@@ -320,6 +320,121 @@ fn recommend_feedback_history() {
         let (s, v) = json_of(ureq::get(&format!("{url}/api/history?{q}")).call());
         assert_eq!(s, 400, "{q}: {v}");
     }
+}
+
+/// One history entry per reading: re-ranks of a page's reading (same `session`, same mood) update
+/// it; `count` is the stored number; entries can be deleted one by one or all at once and
+/// exported; likes are listed and undone; sizes are said in MB.
+#[test]
+fn history_entries_export_delete_and_likes() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = server_in(dir.path(), |_, _| {});
+    let url = srv.url();
+    let get = |q: &str| json_of(ureq::get(&format!("{url}/api/recommend?{q}")).call());
+    // a manual reading, re-ranked twice (strategy switch, new picks)
+    for q in [
+        "mood=happy&session=tab-r1",
+        "mood=happy&session=tab-r1&strategy=calm",
+        "mood=happy&session=tab-r1&strategy=calm&shuffle=true",
+    ] {
+        let (s, v) = get(q);
+        assert_eq!(s, 200, "{q}: {v}");
+    }
+    // a camera reading named by the page, placed by its probabilities: the name wins
+    let (s, v) = get("mood=neutral&probabilities=0.1,0,0,0.5,0,0,0.4&session=tab-r2&source=camera");
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["mood"], "neutral");
+    let (s, h) = json_of(ureq::get(&format!("{url}/api/history?last=1")).call());
+    assert_eq!(s, 200);
+    assert_eq!(h["sessions"].as_array().unwrap().len(), 1);
+    assert_eq!(h["count"], 2, "{h}");
+    assert!(h["database"].as_str().unwrap().ends_with("moodlens.db"));
+    let (_, h) = json_of(ureq::get(&format!("{url}/api/history")).call());
+    let first = &h["sessions"][0];
+    assert_eq!(first["mood"], "happy");
+    assert_eq!(first["strategy"], "calm");
+    let id = first["id"].as_i64().unwrap();
+
+    // export
+    let csv = ureq::get(&format!("{url}/api/history/export?format=csv"))
+        .call()
+        .unwrap();
+    assert!(csv
+        .header("Content-Disposition")
+        .unwrap()
+        .contains("moodlens-history.csv"));
+    let csv = csv.into_string().unwrap();
+    assert_eq!(csv.lines().count(), 3, "{csv}");
+    let (s, j) = json_of(ureq::get(&format!("{url}/api/history/export")).call());
+    assert_eq!(s, 200);
+    assert_eq!(j.as_array().unwrap().len(), 2);
+    let (s, v) = json_of(ureq::get(&format!("{url}/api/history/export?format=xml")).call());
+    assert_eq!(s, 400, "{v}");
+
+    // delete one, a missing one, a bad id; then clear
+    let (s, v) = json_of(ureq::delete(&format!("{url}/api/history/{id}")).call());
+    assert_eq!((s, v["count"].as_i64()), (200, Some(1)), "{v}");
+    let (s, v) = json_of(ureq::delete(&format!("{url}/api/history/{id}")).call());
+    assert_eq!(s, 404, "{v}");
+    let (s, v) = json_of(ureq::delete(&format!("{url}/api/history/abc")).call());
+    assert_eq!(s, 400, "{v}");
+    let (s, v) = json_of(ureq::delete(&format!("{url}/api/history")).call());
+    assert_eq!((s, v["deleted"].as_i64()), (200, Some(1)), "{v}");
+    let (_, h) = json_of(ureq::get(&format!("{url}/api/history")).call());
+    assert_eq!(h["count"], 0);
+
+    // likes: listed, undone, a second undo is 404
+    let (_, rec) = get("mood=sad&record=false");
+    let key = rec["movies"][0]["key"].as_str().unwrap().to_string();
+    let (s, _) = json_of(
+        ureq::post(&format!("{url}/api/feedback")).send_json(json!({"item": key, "liked": true})),
+    );
+    assert_eq!(s, 200);
+    let (_, fb) = json_of(ureq::get(&format!("{url}/api/feedback")).call());
+    assert_eq!(fb["feedback"][0]["item_key"], key.as_str());
+    assert_eq!(fb["feedback"][0]["liked"], true);
+    let undo = format!("{url}/api/feedback?item={}", urlencode(&key));
+    let (s, v) = json_of(ureq::delete(&undo).call());
+    assert_eq!(s, 200, "{v}");
+    let (s, _) = json_of(ureq::delete(&undo).call());
+    assert_eq!(s, 404);
+    let (_, fb) = json_of(ureq::get(&format!("{url}/api/feedback")).call());
+    assert!(fb["feedback"].as_array().unwrap().is_empty());
+
+    // a cross-origin page cannot delete the history
+    let (s, _) = json_of(
+        ureq::delete(&format!("{url}/api/history"))
+            .set("Origin", "http://evil.example")
+            .call(),
+    );
+    assert_eq!(s, 403);
+    // the favicon is served (no 404 in the browser's console)
+    let fav = ureq::get(&format!("{url}/favicon.ico")).call().unwrap();
+    assert_eq!(fav.header("Content-Type"), Some("image/svg+xml"));
+    // the upload limit is said in MB, not bytes
+    let (_, health) = json_of(ureq::get(&format!("{url}/health")).call());
+    assert_eq!(health["max_sessions"], 8);
+    let big = vec![0u8; 10 * 1024 * 1024 + 10];
+    match ureq::post(&format!("{url}/api/detect")).send_bytes(&big) {
+        Err(ureq::Error::Status(413, r)) => {
+            let v: Value = r.into_json().unwrap();
+            assert_eq!(v["error"], "file too large (max 10 MB)");
+        }
+        Err(ureq::Error::Transport(_)) => {} // closed while sending: see refused_as_too_large
+        other => panic!("{other:?}"),
+    }
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
 }
 
 /// Raw HTTP/1.1 request (to send Host/Origin headers a client library would set itself).

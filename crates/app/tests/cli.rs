@@ -850,3 +850,52 @@ fn history_export_delete_and_clear() {
     let store = moodlens_recommend::store::Store::open(&db).unwrap();
     assert_eq!(store.feedback().unwrap().len(), 1);
 }
+
+/// `--annotate`: two inputs with the same file name do not overwrite each other; a missing folder,
+/// an unknown extension and an image name for a video are clear errors, not OpenCV's.
+#[test]
+fn annotate_targets_never_overwrite_and_bad_ones_are_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let photo = first_photo("happy");
+    for sub in ["a", "b"] {
+        std::fs::create_dir_all(dir.path().join(sub)).unwrap();
+        std::fs::copy(&photo, dir.path().join(sub).join("x.jpg")).unwrap();
+    }
+    let out_dir = dir.path().join("out");
+    let out = run(bin()
+        .args(["detect", "--no-recommend", "--annotate"])
+        .arg(&out_dir)
+        .arg(dir.path().join("a/x.jpg"))
+        .arg(dir.path().join("b/x.jpg")));
+    assert!(out.status.success());
+    let mut names: Vec<String> = std::fs::read_dir(&out_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["x-2.annotated.png", "x.annotated.png"]);
+
+    let video = dir.path().join("v.avi");
+    assert!(run(bin()
+        .args(["bench", "--frames", "5", "--make-video"])
+        .arg(&video))
+    .status
+    .success());
+    for (input, target, says) in [
+        (&photo, dir.path().join("missing/o.png"), "does not exist"),
+        (&photo, dir.path().join("o.xyz"), "cannot write 'xyz' files"),
+        (&video, dir.path().join("v.png"), "the input is a video"),
+    ] {
+        let out = bin()
+            .args(["detect", "--no-recommend", "--annotate"])
+            .arg(&target)
+            .arg(input)
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "{}: {err}", target.display());
+        assert!(!err.contains("OpenCV("), "{err}");
+        assert!(!target.exists());
+    }
+}

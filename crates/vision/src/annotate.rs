@@ -175,6 +175,74 @@ fn path_str(path: &Path) -> Result<String> {
         })
 }
 
+/// Image formats `--annotate` writes (by extension).
+pub const IMAGE_OUTPUTS: [&str; 9] = [
+    "png", "jpg", "jpeg", "bmp", "tif", "tiff", "webp", "ppm", "pgm",
+];
+/// Video formats `--annotate` writes (by extension).
+pub const VIDEO_OUTPUTS: [&str; 5] = ["avi", "mp4", "m4v", "mov", "webm"];
+
+/// Checks an annotation target before any work: its folder exists and its extension is a format
+/// written for this kind of input (an image for an image, a video for a video).
+pub fn check_output(path: &Path, video: bool) -> Result<()> {
+    let bad = |reason: String| VisionError::Write {
+        path: path.to_path_buf(),
+        reason,
+    };
+    if path.is_dir() {
+        return Err(bad(
+            "is a folder (give a file name, or several inputs to write into a folder)".into(),
+        ));
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if !dir.is_dir() {
+            return Err(bad(format!("folder {} does not exist", dir.display())));
+        }
+    }
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let (ok, kind, list): (bool, &str, &[&str]) = if video {
+        (
+            VIDEO_OUTPUTS.contains(&ext.as_str()),
+            "a video",
+            &VIDEO_OUTPUTS,
+        )
+    } else {
+        (
+            IMAGE_OUTPUTS.contains(&ext.as_str()),
+            "an image",
+            &IMAGE_OUTPUTS,
+        )
+    };
+    if ok {
+        return Ok(());
+    }
+    let other = if video {
+        IMAGE_OUTPUTS.contains(&ext.as_str())
+    } else {
+        VIDEO_OUTPUTS.contains(&ext.as_str())
+    };
+    Err(bad(if other {
+        format!(
+            "the input is {kind}, so its annotated copy is too: use .{}",
+            list.join(", .")
+        )
+    } else {
+        format!(
+            "cannot write '{}' files for {kind}: use .{}",
+            if ext.is_empty() {
+                "(no extension)"
+            } else {
+                &ext
+            },
+            list.join(", .")
+        )
+    }))
+}
+
 /// Opens an OpenCV video writer with the codec chosen by the file extension.
 pub fn open_video_writer(path: &Path, fps: f64, size: Size) -> Result<videoio::VideoWriter> {
     let ext = path

@@ -396,8 +396,18 @@ pub fn csv_rows(r: &InputReport) -> Vec<String> {
     rows
 }
 
-fn annotate_target(out: &Path, input: &Path, many: bool, video: bool) -> Result<PathBuf> {
+/// Where the annotated copy of `input` goes: `out` itself for one input, else
+/// `out/<stem>.annotated.<png|avi>`; a name already written in this run (same file name in two
+/// folders) gets `-2`, `-3`, ... rather than overwriting, and says so.
+fn annotate_target(
+    out: &Path,
+    input: &Path,
+    many: bool,
+    video: bool,
+    used: &mut std::collections::BTreeSet<PathBuf>,
+) -> Result<PathBuf> {
     if !many {
+        crate::annotate::check_output(out, video)?;
         return Ok(out.to_path_buf());
     }
     std::fs::create_dir_all(out).map_err(|e| VisionError::Write {
@@ -408,10 +418,22 @@ fn annotate_target(out: &Path, input: &Path, many: bool, video: bool) -> Result<
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "input".into());
-    Ok(out.join(format!(
-        "{stem}.annotated.{}",
-        if video { "avi" } else { "png" }
-    )))
+    let ext = if video { "avi" } else { "png" };
+    let mut target = out.join(format!("{stem}.annotated.{ext}"));
+    let mut n = 2;
+    while used.contains(&target) {
+        target = out.join(format!("{stem}-{n}.annotated.{ext}"));
+        n += 1;
+    }
+    if n > 2 {
+        tracing::warn!(
+            "{}: another input has the same name; its annotated copy is {}",
+            input.display(),
+            target.display()
+        );
+    }
+    used.insert(target.clone());
+    Ok(target)
 }
 
 fn format_face_line(f: &moodlens_session::FaceObservation, smoothed: bool) -> String {
@@ -442,6 +464,7 @@ fn detect_one<C: EmotionClassifier>(
     pipeline: &mut Pipeline<Box<dyn FaceDetector + Send>, C>,
     out: &mut dyn Write,
     text: bool,
+    used: &mut std::collections::BTreeSet<PathBuf>,
 ) -> InputReport {
     let mut report = InputReport {
         input: path.display().to_string(),
@@ -464,7 +487,7 @@ fn detect_one<C: EmotionClassifier>(
         )?;
         let mut writer = match &args.annotate {
             Some(o) => {
-                let target = annotate_target(o, path, args.inputs.len() > 1, video)?;
+                let target = annotate_target(o, path, args.inputs.len() > 1, video, used)?;
                 Some(if video {
                     AnnotatedWriter::video(&target, src.fps().unwrap_or(25.0))
                 } else {
@@ -538,8 +561,9 @@ pub fn run_detect<C: EmotionClassifier>(
     let csv_to_stdout = args.csv.as_deref() == Some(Path::new("-"));
     let text = !args.json && !csv_to_stdout;
     let mut outcome = DetectOutcome { inputs: Vec::new() };
+    let mut used = std::collections::BTreeSet::new();
     for path in &args.inputs {
-        let r = detect_one(path, args, &mut pipeline, out, text);
+        let r = detect_one(path, args, &mut pipeline, out, text, &mut used);
         outcome.inputs.push(r);
     }
     if let Some(csv) = &args.csv {
@@ -719,6 +743,9 @@ pub fn run_live<C: EmotionClassifier>(
                 e.message
             ))
         })?;
+    }
+    if let Some(p) = &args.annotate {
+        crate::annotate::check_output(p, true)?;
     }
     let mut writer = args
         .annotate

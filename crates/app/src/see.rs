@@ -5,7 +5,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use moodlens_model::nets::Arch;
 use moodlens_model::Classifier;
-use moodlens_recommend::cli::{session_summary, session_summary_group, SummaryArgs};
+use moodlens_recommend::cli::{session_summary, SummaryArgs};
 use moodlens_vision::cli::{run_bench, run_detect, run_live, BenchArgs, DetectArgs, LiveArgs};
 use std::path::PathBuf;
 
@@ -101,32 +101,10 @@ pub struct BenchCmd {
     pub backend: crate::learn::BackendArgs,
 }
 
-/// The people of one or more session summaries: each tracked identity's mean probabilities, for
-/// identities seen in at least a tenth of the longest one's frames (and 3 frames in videos), so a
-/// face glimpsed for a moment does not count as a viewer.
-fn people_of(summaries: &[&moodlens_vision::SessionSummary]) -> Vec<Vec<f64>> {
-    let tracks: Vec<_> = summaries.iter().flat_map(|s| &s.tracks).collect();
-    let longest = tracks.iter().map(|t| t.frames).max().unwrap_or(0);
-    let min = if longest <= 1 {
-        1
-    } else {
-        (longest / 10).max(3).min(longest)
-    };
-    tracks
-        .iter()
-        .filter(|t| t.frames >= min)
-        .map(|t| {
-            moodlens_model::Emotion::ALL
-                .iter()
-                .map(|e| t.mean_probabilities.get(e).copied().unwrap_or(0.0) as f64)
-                .collect()
-        })
-        .collect()
-}
-
-/// Recommendations at the end of detect/live: one person → that person's mood; several → each
-/// person's mood and one list for the group (`--group`, least misery by default). Printed as text
-/// to `out` when given; computed (and recorded in the history) either way.
+/// Recommendations at the end of detect/live for the session's mood by the one rule
+/// ([`moodlens_session::SessionMood`], as the web app): one person → that person's mood; several →
+/// each person's mood and one list for the group (`--group`, least misery by default). Printed as
+/// text to `out` when given; computed (and recorded in the history) either way.
 fn recommend_for(
     summaries: &[&moodlens_vision::SessionSummary],
     source: &str,
@@ -138,19 +116,10 @@ fn recommend_for(
         Some(o) => o,
         None => &mut sink,
     };
-    let people = people_of(summaries);
-    if people.len() > 1 {
-        session_summary_group(&people, source, args, false, out)
-    } else {
-        let total: u64 = summaries.iter().map(|s| s.face_observations).sum();
-        let mut mean = vec![0f64; moodlens_model::NUM_EMOTIONS];
-        for s in summaries {
-            for (m, v) in mean.iter_mut().zip(s.mean_probabilities_vec()) {
-                *m += v * s.face_observations as f64 / total.max(1) as f64;
-            }
-        }
-        session_summary(&mean, source, args, false, out)
-    }
+    let Some(mood) = moodlens_session::SessionMood::of(summaries) else {
+        return Ok(None);
+    };
+    session_summary(&mood, source, args, false, out)
 }
 
 /// A serialisable value with `"recommendations"` added (`null` when none were made).

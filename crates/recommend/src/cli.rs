@@ -576,11 +576,12 @@ fn write_recommendations(
     Ok(())
 }
 
-/// End-of-session summary for `moodlens live`/`detect`: the detected mood and recommendations
-/// (recorded in the history). `probabilities` are the session's seven averaged probabilities in
-/// `Emotion::ALL` order; `source` is camera, video or image. Returns `None` with `--no-recommend`.
+/// End-of-session recommendations for the session's mood ([`moodlens_session::SessionMood`], the
+/// one rule both front ends use): for several people, each person's mood and one list for the group
+/// (`--group`, least misery by default). Printed as text, or as JSON with `json`; `None` with
+/// `--no-recommend`.
 pub fn session_summary(
-    probabilities: &[f64],
+    mood: &moodlens_session::SessionMood,
     source: &str,
     args: &SummaryArgs,
     json: bool,
@@ -589,36 +590,11 @@ pub fn session_summary(
     if args.no_recommend {
         return Ok(None);
     }
-    let mood = Mood::from_probabilities(probabilities)?;
-    let rec = recommend_with(mood, source, &args.opts)?;
-    if json {
-        serde_json::to_writer_pretty(&mut *out, &rec)?;
-        writeln!(out)?;
+    let rec = if mood.is_group() {
+        recommend_group_with(mood.people.clone(), source, &args.opts)?
     } else {
-        writeln!(out, "Detected mood: {}", rec.mood)?;
-        print_recommendations(&rec, out)?;
-    }
-    Ok(Some(rec))
-}
-
-/// End-of-session summary when several people were seen: `people` holds each person's seven
-/// averaged probabilities (in frame order). Reports each person's mood and one list for the group
-/// (`--group`, least-misery by default); one person is [`session_summary`].
-pub fn session_summary_group(
-    people: &[Vec<f64>],
-    source: &str,
-    args: &SummaryArgs,
-    json: bool,
-    out: &mut dyn Write,
-) -> anyhow::Result<Option<Recommendations>> {
-    if args.no_recommend {
-        return Ok(None);
-    }
-    let moods = people
-        .iter()
-        .map(|p| Mood::from_probabilities(p))
-        .collect::<Result<Vec<_>, _>>()?;
-    let rec = recommend_group_with(moods, source, &args.opts)?;
+        recommend_with(mood.mood.clone(), source, &args.opts)?
+    };
     if json {
         serde_json::to_writer_pretty(&mut *out, &rec)?;
         writeln!(out)?;
@@ -1271,6 +1247,10 @@ mod tests {
         args.opts.offline = true;
         args.opts.store.db = Some(dir.path().join("s.db"));
         let p = [0.05, 0.0, 0.05, 0.7, 0.1, 0.05, 0.05];
+        let p = moodlens_session::SessionMood {
+            mood: Mood::from_probabilities(&p).unwrap(),
+            people: Vec::new(),
+        };
         let mut out = Vec::new();
         let rec = session_summary(&p, "camera", &args, false, &mut out)
             .unwrap()
@@ -1479,12 +1459,19 @@ mod tests {
         let mut args = SummaryArgs::default();
         args.opts.offline = true;
         args.opts.store.db = Some(dir.path().join("g.db"));
-        let people = vec![
-            vec![0.0, 0.0, 0.0, 0.9, 0.05, 0.05, 0.0],
-            vec![0.0, 0.0, 0.8, 0.0, 0.1, 0.1, 0.0],
-        ];
+        let people: Vec<Mood> = [
+            [0.0, 0.0, 0.0, 0.9, 0.05, 0.05, 0.0],
+            [0.0, 0.0, 0.8, 0.0, 0.1, 0.1, 0.0],
+        ]
+        .iter()
+        .map(|p| Mood::from_probabilities(p).unwrap())
+        .collect();
+        let group = |people: &[Mood]| moodlens_session::SessionMood {
+            mood: people[0].clone(),
+            people: people.to_vec(),
+        };
         let mut out = Vec::new();
-        let rec = session_summary_group(&people, "camera", &args, false, &mut out)
+        let rec = session_summary(&group(&people), "camera", &args, false, &mut out)
             .unwrap()
             .unwrap();
         assert_eq!(rec.people.len(), 2);
@@ -1497,7 +1484,7 @@ mod tests {
         assert_eq!(h[0].source, "camera");
         // one person: the single-person summary
         let mut out = Vec::new();
-        let rec = session_summary_group(&people[..1], "camera", &args, true, &mut out)
+        let rec = session_summary(&group(&people[..1]), "camera", &args, true, &mut out)
             .unwrap()
             .unwrap();
         assert!(rec.people.is_empty());

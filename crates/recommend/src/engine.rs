@@ -139,7 +139,7 @@ pub fn group_mood(people: &[Mood]) -> Result<Mood> {
             p[i] += x / people.len() as f64;
         }
     }
-    Mood::from_probabilities(&p)
+    Ok(Mood::from_probabilities(&p)?)
 }
 
 /// Live clients; both optional (no keys → offline).

@@ -52,3 +52,9 @@ impl RecommendError {
 }
 
 pub type Result<T, E = RecommendError> = std::result::Result<T, E>;
+
+impl From<moodlens_session::mood::MoodError> for RecommendError {
+    fn from(e: moodlens_session::mood::MoodError) -> Self {
+        RecommendError::InvalidMood(e.0)
+    }
+}

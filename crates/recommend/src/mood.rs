@@ -15,50 +15,12 @@
 //!   Mehrabian's PAD ratings, "disgusted" P = -0.60, A = 0.35) place it clearly unpleasant and moderately
 //!   aroused, below anger: (-0.65, 0.35).
 
-use moodlens_common::{Emotion, NUM_EMOTIONS};
+pub use moodlens_session::mood::{emotion_va, Mood, MoodError, SessionMood, Va};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
 use crate::error::RecommendError;
-
-/// A point on the valence/arousal plane, both in [-1, 1].
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct Va {
-    pub valence: f64,
-    pub arousal: f64,
-}
-
-impl Va {
-    pub const fn new(valence: f64, arousal: f64) -> Self {
-        Va { valence, arousal }
-    }
-
-    pub fn dist2(self, o: Va) -> f64 {
-        (self.valence - o.valence).powi(2) + (self.arousal - o.arousal).powi(2)
-    }
-
-    /// Linear interpolation from `self` (t = 0) to `o` (t = 1).
-    pub fn lerp(self, o: Va, t: f64) -> Va {
-        Va::new(
-            self.valence + (o.valence - self.valence) * t,
-            self.arousal + (o.arousal - self.arousal) * t,
-        )
-    }
-}
-
-/// Circumplex coordinates of an emotion (see the module documentation for the sources).
-pub fn emotion_va(e: Emotion) -> Va {
-    match e {
-        Emotion::Angry => Va::new(-0.40, 0.79),
-        Emotion::Disgust => Va::new(-0.65, 0.35),
-        Emotion::Fear => Va::new(-0.60, 0.70),
-        Emotion::Happy => Va::new(0.89, 0.26),
-        Emotion::Sad => Va::new(-0.81, -0.40),
-        Emotion::Surprise => Va::new(0.17, 0.89),
-        Emotion::Neutral => Va::new(0.0, 0.0),
-    }
-}
 
 /// Where the `uplift` strategy leads: pleasant, mildly aroused ("glad"/"pleased").
 pub const UPLIFT_GOAL: Va = Va::new(0.80, 0.30);
@@ -69,69 +31,6 @@ pub const CALM_GOAL: Va = Va::new(0.60, -0.60);
 /// `data_moods.csv` has the lowest mean valence), so in music space the path aims at low arousal
 /// and the upper edge of the Calm cluster's valence rather than at Russell's "relaxed".
 pub const CALM_MUSIC_GOAL: Va = Va::new(-0.10, -0.80);
-
-/// The mood of a session: a dominant emotion and the full probability distribution.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Mood {
-    /// The most probable emotion.
-    pub emotion: Emotion,
-    /// Probabilities in `Emotion::ALL` order, summing to 1.
-    pub probabilities: [f64; NUM_EMOTIONS],
-    /// Probability-weighted circumplex position.
-    pub va: Va,
-}
-
-impl Mood {
-    /// A certain mood: probability 1 on one emotion.
-    pub fn from_emotion(e: Emotion) -> Mood {
-        let mut p = [0.0; NUM_EMOTIONS];
-        p[e.index()] = 1.0;
-        Mood {
-            emotion: e,
-            probabilities: p,
-            va: emotion_va(e),
-        }
-    }
-
-    /// A mood from a 7-probability distribution (the model's output order). The values are
-    /// renormalised; negative, non-finite or all-zero inputs are rejected.
-    pub fn from_probabilities(p: &[f64]) -> Result<Mood, RecommendError> {
-        if p.len() != NUM_EMOTIONS {
-            return Err(RecommendError::InvalidMood(format!(
-                "expected {NUM_EMOTIONS} probabilities, got {}",
-                p.len()
-            )));
-        }
-        if p.iter().any(|x| !x.is_finite() || *x < 0.0) {
-            return Err(RecommendError::InvalidMood(
-                "probabilities must be finite and non-negative".into(),
-            ));
-        }
-        let sum: f64 = p.iter().sum();
-        if sum <= 0.0 {
-            return Err(RecommendError::InvalidMood(
-                "probabilities sum to zero".into(),
-            ));
-        }
-        let mut probs = [0.0; NUM_EMOTIONS];
-        let (mut v, mut a) = (0.0, 0.0);
-        let mut best = 0;
-        for (i, x) in p.iter().enumerate() {
-            probs[i] = x / sum;
-            let e = Emotion::ALL[i];
-            v += probs[i] * emotion_va(e).valence;
-            a += probs[i] * emotion_va(e).arousal;
-            if probs[i] > probs[best] {
-                best = i;
-            }
-        }
-        Ok(Mood {
-            emotion: Emotion::ALL[best],
-            probabilities: probs,
-            va: Va::new(v, a),
-        })
-    }
-}
 
 /// How recommendations relate to the mood.
 #[derive(
@@ -509,6 +408,7 @@ pub fn cross_validated_agreement(samples: &[(AudioFeatures, MusicMood)], k: usiz
 #[cfg(test)]
 mod tests {
     use super::*;
+    use moodlens_common::Emotion;
 
     #[test]
     fn all_emotions_on_the_plane_and_negative_ones_unpleasant() {

@@ -9,9 +9,11 @@
 //! (track id, box, raw and smoothed probabilities, top-3); `Session::summary()` at any time →
 //! [`SessionSummary`] (final mood, vote counts, mean probabilities, per-track summaries).
 
+pub mod mood;
 pub mod smooth;
 pub mod track;
 
+pub use mood::{Mood, SessionMood, Va};
 pub use moodlens_common::{Emotion, NUM_EMOTIONS};
 pub use smooth::RollingWindow;
 pub use track::{iou, BBox, TrackId, Tracker, TrackerConfig};
@@ -134,7 +136,11 @@ struct TrackStats {
     last_frame: u64,
     votes: [usize; NUM_EMOTIONS],
     sum: [f64; NUM_EMOTIONS],
+    vote_sums: VoteSums,
 }
+
+/// Per voted emotion, the summed smoothed probabilities of the observations that voted for it.
+pub type VoteSums = [[f64; NUM_EMOTIONS]; NUM_EMOTIONS];
 
 /// A tracked, smoothed emotion session over a stream of frames.
 #[derive(Debug, Clone)]
@@ -148,6 +154,7 @@ pub struct Session {
     observations: u64,
     votes: [usize; NUM_EMOTIONS],
     sum: [f64; NUM_EMOTIONS],
+    vote_sums: VoteSums,
 }
 
 impl Session {
@@ -162,6 +169,7 @@ impl Session {
             observations: 0,
             votes: [0; NUM_EMOTIONS],
             sum: [0.0; NUM_EMOTIONS],
+            vote_sums: [[0.0; NUM_EMOTIONS]; NUM_EMOTIONS],
         }
     }
 
@@ -219,6 +227,8 @@ impl Session {
             for (i, v) in smoothed.iter().enumerate() {
                 self.sum[i] += *v as f64;
                 st.sum[i] += *v as f64;
+                self.vote_sums[top.index()][i] += *v as f64;
+                st.vote_sums[top.index()][i] += *v as f64;
             }
             out.push(FaceObservation {
                 track_id: id,
@@ -239,22 +249,28 @@ impl Session {
             .iter()
             .map(|(id, st)| {
                 let m = mean_of(&st.sum, st.frames);
+                let mood = final_mood(&st.votes, &m);
                 TrackSummary {
                     track_id: *id,
                     frames: st.frames,
                     first_frame: st.first_frame,
                     last_frame: st.last_frame,
-                    mood: final_mood(&st.votes, &m),
+                    mood,
                     mean_probabilities: probs_map(&m),
+                    mood_probabilities: mood_probs(mood, &st.vote_sums, &st.votes),
+                    vote_sums: st.vote_sums,
                 }
             })
             .collect();
+        let final_mood = final_mood(&self.votes, &mean);
         SessionSummary {
             frames: self.frames,
             frames_with_faces: self.frames_with_faces,
             face_observations: self.observations,
             identities: self.stats.len(),
-            final_mood: final_mood(&self.votes, &mean),
+            final_mood,
+            mood_probabilities: mood_probs(final_mood, &self.vote_sums, &self.votes),
+            vote_sums: self.vote_sums,
             mood_votes: Emotion::ALL
                 .iter()
                 .map(|e| (*e, self.votes[e.index()]))
@@ -273,6 +289,48 @@ fn sanitize(p: &Probs) -> Probs {
         }
     }
     out
+}
+
+fn rebuild_vote_sums(
+    mood: Option<Emotion>,
+    probs: &BTreeMap<Emotion, f32>,
+    votes: &BTreeMap<Emotion, usize>,
+) -> VoteSums {
+    let mut sums = [[0.0; NUM_EMOTIONS]; NUM_EMOTIONS];
+    if let Some(m) = mood {
+        let n = votes.get(&m).copied().unwrap_or(0) as f64;
+        for e in Emotion::ALL {
+            sums[m.index()][e.index()] = probs.get(&e).copied().unwrap_or(0.0) as f64 * n;
+        }
+    }
+    sums
+}
+
+impl TrackSummary {
+    /// [`VoteSums`] of this identity (see [`SessionSummary::vote_sums`]); the per-track vote
+    /// counts are not printed, so a summary read back from JSON weighs by frames.
+    pub fn vote_sums(&self) -> VoteSums {
+        if self.vote_sums.iter().flatten().any(|v| *v != 0.0) {
+            return self.vote_sums;
+        }
+        let votes = self
+            .mood
+            .map(|m| BTreeMap::from([(m, self.frames)]))
+            .unwrap_or_default();
+        rebuild_vote_sums(self.mood, &self.mood_probabilities, &votes)
+    }
+}
+
+/// The mean smoothed probabilities of the observations that voted for `mood` (zeros without one).
+fn mood_probs(
+    mood: Option<Emotion>,
+    sums: &VoteSums,
+    votes: &[usize; NUM_EMOTIONS],
+) -> BTreeMap<Emotion, f32> {
+    match mood {
+        Some(m) => probs_map(&mean_of(&sums[m.index()], votes[m.index()])),
+        None => probs_map(&[0.0; NUM_EMOTIONS]),
+    }
 }
 
 fn mean_of(sum: &[f64; NUM_EMOTIONS], n: usize) -> Probs {
@@ -315,14 +373,21 @@ pub struct TrackSummary {
     /// This identity's most frequent smoothed top emotion (same rule as the session's).
     pub mood: Option<Emotion>,
     pub mean_probabilities: BTreeMap<Emotion, f32>,
+    /// The mean smoothed probabilities of this identity's observations that voted for `mood`.
+    #[serde(default)]
+    pub mood_probabilities: BTreeMap<Emotion, f32>,
+    /// See [`VoteSums`] (not serialised).
+    #[serde(skip)]
+    pub vote_sums: VoteSums,
 }
 
 /// The session's result, printed when it ends and returned as JSON with `--json`.
 ///
 /// JSON shape (stable): `{"frames":N,"frames_with_faces":N,"face_observations":N,"identities":N,
-/// "final_mood":"happy"|null,"mood_votes":{"angry":0,...},"mean_probabilities":{"angry":0.1,...},
-/// "tracks":[{"track_id":1,"frames":N,"first_frame":0,"last_frame":9,"mood":"happy",
-/// "mean_probabilities":{...}}]}`. Emotion keys use the lower-case labels.
+/// "final_mood":"happy"|null,"mood_probabilities":{"angry":0.1,...},"mood_votes":{"angry":0,...},
+/// "mean_probabilities":{"angry":0.1,...},"tracks":[{"track_id":1,"frames":N,"first_frame":0,
+/// "last_frame":9,"mood":"happy","mean_probabilities":{...},"mood_probabilities":{...}}]}`.
+/// Emotion keys use the lower-case labels.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SessionSummary {
     pub frames: u64,
@@ -333,6 +398,13 @@ pub struct SessionSummary {
     pub identities: usize,
     /// Most frequent smoothed top emotion over all faces and frames; ties broken by mean probability.
     pub final_mood: Option<Emotion>,
+    /// The mean smoothed probabilities of the observations that voted for `final_mood`: the
+    /// distribution that describes the session's mood ([`mood`] explains the rule).
+    #[serde(default)]
+    pub mood_probabilities: BTreeMap<Emotion, f32>,
+    /// See [`VoteSums`] (not serialised).
+    #[serde(skip)]
+    pub vote_sums: VoteSums,
     pub mood_votes: BTreeMap<Emotion, usize>,
     /// Mean of the smoothed probabilities over all face observations (zeros when none).
     pub mean_probabilities: BTreeMap<Emotion, f32>,
@@ -340,6 +412,20 @@ pub struct SessionSummary {
 }
 
 impl SessionSummary {
+    /// [`VoteSums`], rebuilt from the printed fields when the summary was read back from JSON
+    /// (the final mood's row: its mean probabilities times its votes; exact for the rule).
+    pub fn vote_sums(&self) -> VoteSums {
+        if self.vote_sums.iter().flatten().any(|v| *v != 0.0) {
+            return self.vote_sums;
+        }
+        rebuild_vote_sums(self.final_mood, &self.mood_probabilities, &self.mood_votes)
+    }
+
+    /// The session's mood by the one rule ([`mood`]): `None` when no face was seen.
+    pub fn mood(&self) -> Option<SessionMood> {
+        SessionMood::of(&[self])
+    }
+
     /// The mean probabilities as a plain vector in [`Emotion::ALL`] order (what the recommender's
     /// mood mapping takes).
     pub fn mean_probabilities_vec(&self) -> Vec<f64> {
@@ -578,7 +664,95 @@ mod tests {
         let vec = s.summary().mean_probabilities_vec();
         assert_eq!(vec.len(), 7);
         assert!((vec[Emotion::Happy.index()] - 0.9).abs() < 1e-6);
-        let back: SessionSummary = serde_json::from_value(v).unwrap();
-        assert_eq!(back, s.summary());
+        let back: SessionSummary = serde_json::from_value(v.clone()).unwrap();
+        // the vote sums are not serialised; everything printed comes back, and so does the mood
+        assert_eq!(serde_json::to_value(&back).unwrap(), v);
+        assert_eq!(back.mood(), s.summary().mood());
+    }
+
+    fn probs(pairs: &[(Emotion, f32)]) -> Probs {
+        let mut p = [0.0; NUM_EMOTIONS];
+        let rest = 1.0 - pairs.iter().map(|(_, v)| v).sum::<f32>();
+        for v in p.iter_mut() {
+            *v = rest / (NUM_EMOTIONS - pairs.len()) as f32;
+        }
+        for (e, v) in pairs {
+            p[e.index()] = *v;
+        }
+        p
+    }
+
+    /// The reproduction in the redesign issue: one face, two frames happy 0.5 / sad 0.4, one frame
+    /// sad 0.99. The vote says happy; the averaged probabilities say sad. The one rule names the
+    /// mood happy and describes it with the happy frames, so its circumplex position (which places
+    /// the music) is pleasant too.
+    #[test]
+    fn the_mood_is_named_and_described_by_the_same_observations() {
+        use crate::mood::emotion_va;
+        let mut s = Session::new(SessionConfig::default());
+        let hs = probs(&[(Emotion::Happy, 0.5), (Emotion::Sad, 0.4)]);
+        let sad = probs(&[(Emotion::Sad, 0.99)]);
+        for p in [hs, hs, sad] {
+            s.observe(&[b(10, 10)], &[p]).unwrap();
+        }
+        let sum = s.summary();
+        assert_eq!(sum.final_mood, Some(Emotion::Happy));
+        // averaging everything would have said sad
+        let mean = sum.mean_probabilities_vec();
+        assert!(mean[Emotion::Sad.index()] > mean[Emotion::Happy.index()]);
+        let m = sum.mood().expect("a mood");
+        assert_eq!(m.mood.emotion, Emotion::Happy);
+        assert!(m.people.len() <= 1);
+        let p = m.mood.probabilities;
+        assert!(p[Emotion::Happy.index()] > p[Emotion::Sad.index()], "{p:?}");
+        assert!(m.mood.va.valence > 0.0, "{:?}", m.mood.va);
+        assert!((sum.mood_probabilities[&Emotion::Happy] - 0.5).abs() < 1e-6);
+
+        // a switch from a happy to a sad face that ends with more happy votes: happy, and placed
+        // nearer happy than sad on the circumplex
+        let mut s = Session::new(SessionConfig::default());
+        let happy = probs(&[(Emotion::Happy, 0.9)]);
+        for _ in 0..12 {
+            s.observe(&[b(10, 10)], &[happy]).unwrap();
+        }
+        for _ in 0..10 {
+            s.observe(&[b(10, 10)], &[sad]).unwrap();
+        }
+        let m = s.summary().mood().unwrap();
+        assert_eq!(m.mood.emotion, Emotion::Happy);
+        let (h, sd) = (emotion_va(Emotion::Happy), emotion_va(Emotion::Sad));
+        assert!(m.mood.va.dist2(h) < m.mood.va.dist2(sd), "{:?}", m.mood.va);
+
+        // several photos read together (detect a.jpg b.jpg c.jpg): votes add up across sessions
+        let mut a = Session::new(SessionConfig::default());
+        a.observe(&[b(10, 10)], &[sad]).unwrap();
+        let mut c = Session::new(SessionConfig::default());
+        c.observe(&[b(10, 10)], &[happy]).unwrap();
+        let mut d = Session::new(SessionConfig::default());
+        d.observe(&[b(10, 10)], &[happy]).unwrap();
+        let m = SessionMood::of(&[&a.summary(), &c.summary(), &d.summary()]).unwrap();
+        assert_eq!(m.mood.emotion, Emotion::Happy);
+        assert!(SessionMood::of(&[&Session::new(SessionConfig::default()).summary()]).is_none());
+    }
+
+    #[test]
+    fn people_are_those_seen_for_a_while_each_with_their_own_mood() {
+        let mut s = Session::new(SessionConfig::default());
+        let happy = probs(&[(Emotion::Happy, 0.9)]);
+        let sad = probs(&[(Emotion::Sad, 0.9)]);
+        for i in 0..30 {
+            let mut boxes = vec![b(10, 10), b(400, 10)];
+            let mut ps = vec![happy, sad];
+            if i == 5 {
+                // a face glimpsed in one frame does not count as a viewer
+                boxes.push(b(800, 400));
+                ps.push(happy);
+            }
+            s.observe(&boxes, &ps).unwrap();
+        }
+        let m = s.summary().mood().unwrap();
+        assert!(m.is_group());
+        let moods: Vec<Emotion> = m.people.iter().map(|p| p.emotion).collect();
+        assert_eq!(moods, [Emotion::Happy, Emotion::Sad]);
     }
 }

@@ -20,7 +20,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use moodlens_model::Classifier;
 use moodlens_recommend::cli::recommend_with;
-use moodlens_recommend::Mood;
 use moodlens_session::{probs_map, top3};
 use moodlens_vision::source::Frame;
 use moodlens_vision::{FaceDetector, Pipeline, SessionConfig};
@@ -267,10 +266,10 @@ fn finish_reply(
     let summary = p.summary();
     p.reset();
     let mut reply = json!({"type":"summary","summary":summary,"recommendations":null});
-    let Some(final_mood) = summary.final_mood else {
+    if summary.final_mood.is_none() {
         reply["message"] = json!("No face was seen, so no mood and no recommendations.");
         return reply;
-    };
+    }
     let mut opts = match crate::api::options(&st.recommend, strategy.as_deref()) {
         Ok(o) => o,
         Err(e) => {
@@ -287,34 +286,16 @@ fn finish_reply(
             }
         }
     }
-    let mood = match Mood::from_probabilities(&summary.mean_probabilities_vec()) {
-        Ok(mut m) => {
-            // The session's mood is the most frequent smoothed emotion (as in the CLI); the
-            // averaged probabilities place it on the circumplex.
-            m.emotion = final_mood;
-            m
-        }
-        Err(_) => Mood::from_emotion(final_mood),
+    // the session's mood by the one rule the CLI uses too (moodlens_session::mood): each person's
+    // when several were seen for a while, and one list for the group (least misery by default)
+    let Some(mood) = summary.mood() else {
+        reply["message"] = json!("No face was seen, so no mood and no recommendations.");
+        return reply;
     };
-    // several people seen for a while: each one's mood, and one list for the group (least misery)
-    let longest = summary.tracks.iter().map(|t| t.frames).max().unwrap_or(0);
-    let min_frames = (longest / 10).max(3).min(longest.max(1));
-    let people: Vec<Mood> = summary
-        .tracks
-        .iter()
-        .filter(|t| t.frames >= min_frames)
-        .filter_map(|t| {
-            let p: Vec<f64> = moodlens_session::Emotion::ALL
-                .iter()
-                .map(|e| t.mean_probabilities.get(e).copied().unwrap_or(0.0) as f64)
-                .collect();
-            Mood::from_probabilities(&p).ok()
-        })
-        .collect();
-    let result = if people.len() > 1 {
-        moodlens_recommend::cli::recommend_group_with(people, "camera", &opts)
+    let result = if mood.is_group() {
+        moodlens_recommend::cli::recommend_group_with(mood.people, "camera", &opts)
     } else {
-        recommend_with(mood, "camera", &opts)
+        recommend_with(mood.mood, "camera", &opts)
     };
     match result {
         Ok(rec) => reply["recommendations"] = json!(rec),

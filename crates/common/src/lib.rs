@@ -140,6 +140,30 @@ impl FromStr for Emotion {
 /// plots have text on any machine: nothing is looked up in the system's font folders at run time.
 pub static FONT_SANS_TTF: &[u8] = include_bytes!("../data/DejaVuSans.ttf");
 
+/// What turns 48x48 gray face crops (row-major bytes) into emotion probabilities (seven, in
+/// [`Emotion::ALL`] order). A small trait both sides depend on: `moodlens-vision` calls it and
+/// `moodlens-model` implements it, so the vision crate never depends on the model (or burn).
+pub trait EmotionClassifier {
+    /// Why a batch could not be classified.
+    type Error: std::error::Error + Send + Sync + 'static;
+    /// One probability vector per face, in the input order.
+    fn classify(&mut self, faces: &[Vec<u8>]) -> Result<Vec<[f32; NUM_EMOTIONS]>, Self::Error>;
+}
+
+impl<T: EmotionClassifier + ?Sized> EmotionClassifier for &mut T {
+    type Error = T::Error;
+    fn classify(&mut self, faces: &[Vec<u8>]) -> Result<Vec<[f32; NUM_EMOTIONS]>, Self::Error> {
+        (**self).classify(faces)
+    }
+}
+
+impl<T: EmotionClassifier + ?Sized> EmotionClassifier for Box<T> {
+    type Error = T::Error;
+    fn classify(&mut self, faces: &[Vec<u8>]) -> Result<Vec<[f32; NUM_EMOTIONS]>, Self::Error> {
+        (**self).classify(faces)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -222,6 +222,15 @@ impl Classifier {
     }
 }
 
+/// The trained model as the vision pipeline's classifier (the trait lives in `moodlens-common`).
+impl moodlens_common::EmotionClassifier for Classifier {
+    type Error = ClassifierError;
+    fn classify(&mut self, faces: &[Vec<u8>]) -> Result<Vec<[f32; NUM_EMOTIONS]>, ClassifierError> {
+        let refs: Vec<&[u8]> = faces.iter().map(|f| f.as_slice()).collect();
+        self.predict(&refs)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

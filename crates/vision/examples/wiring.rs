@@ -28,7 +28,8 @@ enum Cmd {
 struct UniformNoModel;
 
 impl EmotionClassifier for UniformNoModel {
-    fn classify(&mut self, faces: &[Vec<u8>]) -> anyhow::Result<Vec<[f32; 7]>> {
+    type Error = std::convert::Infallible;
+    fn classify(&mut self, faces: &[Vec<u8>]) -> Result<Vec<[f32; 7]>, Self::Error> {
         Ok(vec![[1.0 / 7.0; 7]; faces.len()])
     }
 }

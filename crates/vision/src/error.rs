@@ -50,8 +50,8 @@ pub enum VisionError {
     #[error("cannot write {}: {reason}", path.display())]
     Write { path: PathBuf, reason: String },
 
-    #[error("classifier failed: {0:#}")]
-    Classifier(anyhow::Error),
+    #[error("classifier failed: {0}")]
+    Classifier(Box<dyn std::error::Error + Send + Sync>),
 
     #[error("classifier returned {got} probability vectors for {expected} faces")]
     ClassifierOutput { expected: usize, got: usize },

@@ -36,3 +36,30 @@ pub fn quiet_opencv_logs() {
         let _ = opencv::core::set_log_level(opencv::core::LogLevel::LOG_LEVEL_ERROR);
     }
 }
+
+#[cfg(test)]
+mod boundary {
+    /// Vision finds faces and crops them; the classifier is a trait from `moodlens-common`. Neither
+    /// this crate nor the workspace crates it depends on may pull in the model or the NN stack.
+    #[test]
+    fn no_model_or_nn_dependency() {
+        let lock = include_str!("../../../Cargo.lock");
+        let entry = |name: &str| {
+            lock.split("[[package]]")
+                .find(|p| p.contains(&format!("name = \"{name}\"\n")))
+                .unwrap_or_else(|| panic!("{name} in Cargo.lock"))
+                .to_string()
+        };
+        for krate in ["moodlens-vision", "moodlens-common", "moodlens-session"] {
+            let e = entry(krate);
+            for banned in [
+                "\"moodlens-model\"",
+                "\"moodlens-recommend\"",
+                "\"burn",
+                "\"tch",
+            ] {
+                assert!(!e.contains(banned), "{krate} depends on {banned}");
+            }
+        }
+    }
+}

@@ -4,37 +4,14 @@ use crate::crop::{crop_detection, CropConfig};
 use crate::detect::{Detection, FaceDetector};
 use crate::error::{Result, VisionError};
 use crate::source::{Frame, FrameSource};
-use moodlens_session::{
-    BBox, FaceObservation, Probs, Session, SessionConfig, SessionSummary, NUM_EMOTIONS,
-};
+use moodlens_session::{BBox, FaceObservation, Probs, Session, SessionConfig, SessionSummary};
 use opencv::core::Mat;
 use opencv::imgproc;
 use opencv::prelude::*;
 use serde::Serialize;
 use std::time::{Duration, Instant};
 
-/// Turns a batch of face crops into emotion probabilities.
-///
-/// `faces` holds `CROP_SIZE * CROP_SIZE` grayscale bytes per face (row-major, 0..255, framed by
-/// [`CropConfig`]); the result holds one vector per face, in the same order, with the seven
-/// probabilities in [`moodlens_common::Emotion::ALL`] order. Implementors normalise with the
-/// model's own `normalize` (the one training uses). Called once per frame with all its faces;
-/// never with an empty batch.
-pub trait EmotionClassifier {
-    fn classify(&mut self, faces: &[Vec<u8>]) -> anyhow::Result<Vec<[f32; NUM_EMOTIONS]>>;
-}
-
-impl<T: EmotionClassifier + ?Sized> EmotionClassifier for &mut T {
-    fn classify(&mut self, faces: &[Vec<u8>]) -> anyhow::Result<Vec<[f32; NUM_EMOTIONS]>> {
-        (**self).classify(faces)
-    }
-}
-
-impl<T: EmotionClassifier + ?Sized> EmotionClassifier for Box<T> {
-    fn classify(&mut self, faces: &[Vec<u8>]) -> anyhow::Result<Vec<[f32; NUM_EMOTIONS]>> {
-        (**self).classify(faces)
-    }
-}
+pub use moodlens_common::EmotionClassifier;
 
 /// Cumulative time per stage.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
@@ -323,7 +300,7 @@ fn classify_and_track<C: EmotionClassifier>(
     } else {
         let p = classifier
             .classify(crops)
-            .map_err(VisionError::Classifier)?;
+            .map_err(|e| VisionError::Classifier(Box::new(e)))?;
         if p.len() != crops.len() {
             return Err(VisionError::ClassifierOutput {
                 expected: crops.len(),
@@ -352,12 +329,4 @@ fn classify_and_track<C: EmotionClassifier>(
         dropped_so_far: 0,
         detections: detections.to_vec(),
     })
-}
-
-/// The trained burn model ([`moodlens_model::Classifier`]) as the pipeline's classifier.
-impl EmotionClassifier for moodlens_model::Classifier {
-    fn classify(&mut self, faces: &[Vec<u8>]) -> anyhow::Result<Vec<[f32; NUM_EMOTIONS]>> {
-        let refs: Vec<&[u8]> = faces.iter().map(|f| f.as_slice()).collect();
-        Ok(self.predict(&refs)?)
-    }
 }

@@ -113,7 +113,7 @@ pub fn evaluate_framings<C: EmotionClassifier>(
             let batch: Vec<Vec<u8>> = chunk.iter().map(|(_, c)| c.clone()).collect();
             let probs = classifier
                 .classify(&batch)
-                .map_err(VisionError::Classifier)?;
+                .map_err(|e| VisionError::Classifier(Box::new(e)))?;
             if probs.len() != batch.len() {
                 return Err(VisionError::ClassifierOutput {
                     expected: batch.len(),

@@ -63,7 +63,8 @@ impl MeanBrightnessTestClassifier {
 }
 
 impl EmotionClassifier for MeanBrightnessTestClassifier {
-    fn classify(&mut self, faces: &[Vec<u8>]) -> anyhow::Result<Vec<[f32; NUM_EMOTIONS]>> {
+    type Error = std::convert::Infallible;
+    fn classify(&mut self, faces: &[Vec<u8>]) -> Result<Vec<[f32; NUM_EMOTIONS]>, Self::Error> {
         self.calls += 1;
         self.batch_sizes.push(faces.len());
         std::thread::sleep(self.delay);

@@ -12,7 +12,7 @@ use clap::{Args, Subcommand};
 use moodlens_common::Emotion;
 
 use crate::config::Config;
-use crate::engine::{recommend, Aggregation, Live, Recommendations, Request};
+use crate::engine::{Aggregation, Live, Recommendations};
 use crate::import::{import_movielens, import_spotify_csv, import_tmdb_csv, ImportReport};
 use crate::live::{DiskCache, Http, SpotifyAuth, SpotifyClient, TmdbAuth, TmdbClient};
 use crate::mood::{Mood, Strategy};
@@ -32,7 +32,7 @@ pub struct StoreArgs {
 }
 
 impl StoreArgs {
-    fn config(&self) -> anyhow::Result<Config> {
+    pub fn config(&self) -> anyhow::Result<Config> {
         let path = self
             .config
             .clone()
@@ -43,14 +43,14 @@ impl StoreArgs {
         }
     }
 
-    fn db_path(&self) -> anyhow::Result<PathBuf> {
+    pub fn db_path(&self) -> anyhow::Result<PathBuf> {
         self.db
             .clone()
             .or_else(default_db_path)
             .context("no data folder found: pass --db <PATH>")
     }
 
-    fn open(&self) -> anyhow::Result<Store> {
+    pub fn open(&self) -> anyhow::Result<Store> {
         let p = self.db_path()?;
         Store::open(&p).with_context(|| format!("opening database {}", p.display()))
     }
@@ -93,10 +93,10 @@ pub struct RecommendOptions {
     #[arg(long, value_parser = parse_strategy)]
     pub strategy: Option<Strategy>,
     /// Number of movies.
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = crate::service::DEFAULT_ITEMS)]
     pub movies: usize,
     /// Number of music tracks.
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = crate::service::DEFAULT_ITEMS)]
     pub music: usize,
     /// Seed for a reproducible list (two runs without it differ).
     #[arg(long)]
@@ -126,12 +126,47 @@ pub struct RecommendOptions {
     pub store: StoreArgs,
 }
 
+impl RecommendOptions {
+    /// The per-request part of these options.
+    pub fn ask(&self) -> crate::service::Ask {
+        crate::service::Ask {
+            strategy: self.strategy,
+            movies: self.movies,
+            music: self.music,
+            seed: self.seed,
+            record: !self.no_history,
+            shuffle: self.shuffle,
+            session: self.session.clone(),
+            group: self.group,
+            allow_explicit: self.allow_explicit,
+        }
+    }
+
+    /// The service these options describe (config, live clients from `env`, the database; a
+    /// database that cannot be opened is a notice with every list, not a failure).
+    pub fn recommender_with(
+        &self,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> anyhow::Result<crate::service::Recommender> {
+        let cfg = self.store.config()?;
+        let live = live_clients_with(&cfg, self.offline, env);
+        let store = self.store.open().map_err(|e| format!("{e:#}"));
+        Ok(crate::service::Recommender::new(cfg, live, store))
+    }
+
+    /// [`RecommendOptions::recommender_with`] the process environment.
+    pub fn recommender(&self) -> anyhow::Result<crate::service::Recommender> {
+        self.recommender_with(&|k| std::env::var(k).ok())
+    }
+}
+
 impl Default for RecommendOptions {
     fn default() -> Self {
+        let ask = crate::service::Ask::default();
         RecommendOptions {
             strategy: None,
-            movies: 5,
-            music: 5,
+            movies: ask.movies,
+            music: ask.music,
             seed: None,
             offline: false,
             no_history: false,
@@ -398,39 +433,13 @@ fn recommend_for(
     opts: &RecommendOptions,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> anyhow::Result<Recommendations> {
-    let cfg = opts.store.config()?;
-    let live = live_clients_with(&cfg, opts.offline, env);
-    let mut notice = None;
-    let mut store = match opts.store.open() {
-        Ok(s) => Some(s),
-        Err(e) => {
-            notice = Some(format!(
-                "history unavailable ({e:#}): nothing will be remembered"
-            ));
-            None
-        }
-    };
-    let strategy = opts
-        .strategy
-        .unwrap_or_else(|| cfg.strategy_for(mood.emotion));
-    let req = Request {
-        movies: opts.movies,
-        music: opts.music,
-        seed: opts.seed,
-        source: source.to_string(),
-        record: !opts.no_history,
-        people,
-        aggregation: opts.group.unwrap_or_default(),
-        session: opts.session.clone(),
-        shuffle: opts.shuffle,
-        allow_explicit: opts.allow_explicit,
-        ..Request::new(mood, strategy)
-    };
-    let mut rec = recommend(&req, &cfg, store.as_mut(), &live)?;
-    if let Some(n) = notice {
-        rec.notices.insert(0, n);
-    }
-    Ok(rec)
+    let service = opts.recommender_with(env)?;
+    let ask = opts.ask();
+    Ok(if people.is_empty() {
+        service.for_mood(mood, source, &ask)?
+    } else {
+        service.for_people(people, source, &ask)?
+    })
 }
 
 /// Human-readable recommendations: the mood (each person's, for a group), then every item with

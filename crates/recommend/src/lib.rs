@@ -11,10 +11,13 @@
 //! - [`store`]: SQLite history, feedback and imported catalogs.
 //! - [`engine`]: lists that keep the rules, for one person or a group (average or least misery),
 //!   with reasons, feedback, stable lists within a session, shuffle and no-repeat across sessions.
+//! - [`service`]: the [`Recommender`], built once (config, live clients, store) and shared by the
+//!   CLI and the web app; an [`Ask`] per request.
 //! - [`cli`]: clap argument types and the functions behind `recommend`, `feedback`, `history`,
 //!   `catalog import`, and the attribution text.
 //!
-//! Must not depend on the NN stack (moodlens-model) nor on vision/OpenCV: only moodlens-common.
+//! Must not depend on the NN stack (moodlens-model) nor on vision/OpenCV: only moodlens-common and
+//! moodlens-session (the mood the recommender takes whole, [`mood::SessionMood`]).
 
 pub mod catalog;
 pub mod cli;
@@ -24,6 +27,7 @@ pub mod error;
 pub mod import;
 pub mod live;
 pub mod mood;
+pub mod service;
 pub mod store;
 
 pub use catalog::{Film, Track};
@@ -32,6 +36,7 @@ pub use config::Config;
 pub use engine::{group_mood, recommend, Aggregation, Live, RecItem, Recommendations, Request};
 pub use error::{RecommendError, Result};
 pub use mood::{Mood, Strategy, Va};
+pub use service::{Ask, Recommender};
 pub use store::Store;
 
 #[cfg(test)]

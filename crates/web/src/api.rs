@@ -9,9 +9,8 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use moodlens_common::Emotion;
-use moodlens_recommend::cli::{recommend_with, RecommendOptions};
-use moodlens_recommend::store::{default_db_path, Store};
-use moodlens_recommend::{Mood, RecommendError, Strategy};
+use moodlens_recommend::store::Store;
+use moodlens_recommend::{Ask, Mood, RecommendError, Strategy};
 use serde::Deserialize;
 use serde_json::json;
 use std::sync::Arc;
@@ -303,11 +302,8 @@ pub(crate) fn session_name(sess: &str) -> Result<String, ApiError> {
     Ok(format!("web-{sess}"))
 }
 
-/// Recommendation options of a request, on top of the server's store/config/offline settings.
-pub(crate) fn options(
-    base: &RecommendOptions,
-    strategy: Option<&str>,
-) -> Result<RecommendOptions, ApiError> {
+/// What a request asks for (its strategy; the rest defaults), for the server's recommender.
+pub(crate) fn options(strategy: Option<&str>) -> Result<Ask, ApiError> {
     let strategy = match strategy {
         None | Some("") => None,
         Some(s) => Some(s.parse::<Strategy>().map_err(|e| {
@@ -316,9 +312,9 @@ pub(crate) fn options(
             ))
         })?),
     };
-    Ok(RecommendOptions {
+    Ok(Ask {
         strategy,
-        ..base.clone()
+        ..Ask::default()
     })
 }
 
@@ -330,7 +326,7 @@ pub async fn recommend(
     let inner = async {
         let Query(q) = q.map_err(|e| ApiError::bad_request(e.body_text()))?;
         let mood = parse_mood(&q)?;
-        let mut opts = options(&st.recommend, q.strategy.as_deref())?;
+        let mut opts = options(q.strategy.as_deref())?;
         let n = |v: Option<usize>, name: &str| match v {
             Some(n) if n > 50 => Err(ApiError::bad_request(format!("{name}: at most 50"))),
             Some(n) => Ok(n),
@@ -339,7 +335,7 @@ pub async fn recommend(
         opts.movies = n(q.movies, "movies")?;
         opts.music = n(q.music, "music")?;
         opts.seed = q.seed;
-        opts.no_history = !q.record.unwrap_or(true);
+        opts.record = q.record.unwrap_or(true);
         opts.shuffle = q.shuffle.unwrap_or(false);
         if let Some(sess) = &q.session {
             opts.session = Some(session_name(sess)?);
@@ -352,10 +348,11 @@ pub async fn recommend(
                 )))
             }
         };
-        let rec = tokio::task::spawn_blocking(move || recommend_with(mood, &source, &opts))
+        let service = st.recommender.clone();
+        let rec = tokio::task::spawn_blocking(move || service.for_mood(mood, &source, &opts))
             .await
             .map_err(ApiError::internal)?
-            .map_err(|e| ApiError::internal(format!("{e:#}")))?;
+            .map_err(ApiError::internal)?;
         Ok::<_, ApiError>(Json(rec))
     };
     match inner.await {
@@ -372,17 +369,6 @@ pub struct FeedbackBody {
     pub liked: bool,
 }
 
-fn open_store(opts: &RecommendOptions) -> Result<Store, ApiError> {
-    let path = opts
-        .store
-        .db
-        .clone()
-        .or_else(default_db_path)
-        .ok_or_else(|| ApiError::internal("no data folder found: start the server with --db"))?;
-    Store::open(&path)
-        .map_err(|e| ApiError::internal(format!("opening database {}: {e}", path.display())))
-}
-
 /// `POST /api/feedback` with `{"item": "<key or title>", "liked": true|false}`.
 pub async fn feedback(
     State(st): State<Arc<AppState>>,
@@ -396,16 +382,13 @@ pub async fn feedback(
                 "item must be a non-empty key or title (at most 500 bytes)",
             ));
         }
-        let opts = st.recommend.clone();
-        let fb = tokio::task::spawn_blocking(move || {
-            let mut store = open_store(&opts)?;
-            moodlens_recommend::engine::feedback(&mut store, &item, b.liked).map_err(|e| match e {
+        let fb = with_store(&st, move |store| {
+            moodlens_recommend::engine::feedback(store, &item, b.liked).map_err(|e| match e {
                 RecommendError::NotFound(m) => ApiError::new(StatusCode::NOT_FOUND, m),
                 e => ApiError::internal(e),
             })
         })
-        .await
-        .map_err(ApiError::internal)??;
+        .await?;
         Ok::<_, ApiError>(Json(json!({
             "item_key": fb.item_key,
             "kind": fb.kind,
@@ -431,10 +414,16 @@ async fn with_store<T: Send + 'static>(
     st: &AppState,
     f: impl FnOnce(&mut Store) -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
-    let opts = st.recommend.clone();
+    let service = st.recommender.clone();
     tokio::task::spawn_blocking(move || {
-        let mut store = open_store(&opts)?;
-        f(&mut store)
+        let mut out = None;
+        service
+            .with_store(|store| {
+                out = Some(f(store));
+                Ok(())
+            })
+            .map_err(|e| ApiError::internal(format!("{e}")))?;
+        out.expect("ran")
     })
     .await
     .map_err(ApiError::internal)?

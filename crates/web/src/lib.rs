@@ -155,7 +155,8 @@ pub struct AppState {
     /// Live sessions at most.
     pub(crate) sessions: Arc<Semaphore>,
     pub(crate) max_sessions: usize,
-    pub(crate) recommend: RecommendOptions,
+    /// The recommendation service, built once (config, live clients, the database).
+    pub(crate) recommender: Arc<moodlens_recommend::Recommender>,
     pub(crate) limits: Limits,
     /// Bound to a loopback address: Host headers must name this machine (DNS rebinding).
     pub(crate) loopback_only: bool,
@@ -183,6 +184,7 @@ impl AppState {
             },
             ..RecommendOptions::default()
         };
+        let recommender = Arc::new(recommend.recommender()?);
         Ok(AppState {
             pool: Mutex::new(vec![Worker {
                 detector,
@@ -193,7 +195,7 @@ impl AppState {
             cpu: Arc::new(Semaphore::new(workers)),
             sessions: Arc::new(Semaphore::new(args.max_sessions.max(1))),
             max_sessions: args.max_sessions.max(1),
-            recommend,
+            recommender,
             limits: Limits {
                 max_upload_bytes: args.max_upload_mib.max(1) * 1024 * 1024,
                 ..limits

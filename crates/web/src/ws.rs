@@ -19,7 +19,6 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use moodlens_model::Classifier;
-use moodlens_recommend::cli::recommend_with;
 use moodlens_session::{probs_map, top3};
 use moodlens_vision::source::Frame;
 use moodlens_vision::{FaceDetector, Pipeline, SessionConfig};
@@ -270,7 +269,7 @@ fn finish_reply(
         reply["message"] = json!("No face was seen, so no mood and no recommendations.");
         return reply;
     }
-    let mut opts = match crate::api::options(&st.recommend, strategy.as_deref()) {
+    let mut opts = match crate::api::options(strategy.as_deref()) {
         Ok(o) => o,
         Err(e) => {
             reply["message"] = json!(e.message);
@@ -292,11 +291,7 @@ fn finish_reply(
         reply["message"] = json!("No face was seen, so no mood and no recommendations.");
         return reply;
     };
-    let result = if mood.is_group() {
-        moodlens_recommend::cli::recommend_group_with(mood.people, "camera", &opts)
-    } else {
-        recommend_with(mood.mood, "camera", &opts)
-    };
+    let result = st.recommender.for_session(&mood, "camera", &opts);
     match result {
         Ok(rec) => reply["recommendations"] = json!(rec),
         Err(e) => reply["message"] = json!(format!("no recommendations: {e:#}")),

@@ -103,16 +103,6 @@ pub struct DiskCache {
     ttl_secs: u64,
 }
 
-/// FNV-1a, 64 bits: stable across Rust versions (cache file names).
-fn fnv1a(s: &str) -> u64 {
-    let mut h: u64 = 0xcbf29ce484222325;
-    for b in s.bytes() {
-        h ^= b as u64;
-        h = h.wrapping_mul(0x100000001b3);
-    }
-    h
-}
-
 impl DiskCache {
     pub fn new(dir: impl Into<PathBuf>, ttl_secs: u64) -> Self {
         DiskCache {
@@ -134,8 +124,12 @@ impl DiskCache {
         directories::ProjectDirs::from("", "", "moodlens").map(|d| d.cache_dir().join("http"))
     }
 
+    /// The cache file of a request: the first 16 bytes of its key's SHA-256, in hex.
     fn file(&self, key: &str) -> PathBuf {
-        self.dir.join(format!("{:016x}.json", fnv1a(key)))
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(key.as_bytes());
+        let name: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+        self.dir.join(format!("{name}.json"))
     }
 
     pub fn get(&self, key: &str) -> Option<Value> {
@@ -463,26 +457,10 @@ pub struct SpotifyClient {
     token: std::sync::Mutex<Option<(String, i64)>>,
 }
 
-/// Standard base64 (for the Basic authorization header).
+/// Standard base64 with padding (for the Basic authorization header).
 pub fn base64(input: &[u8]) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in input.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = ((b[0] as u32) << 16) | ((b[1] as u32) << 8) | b[2] as u32;
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(T[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(input)
 }
 
 impl SpotifyClient {

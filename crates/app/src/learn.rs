@@ -435,6 +435,10 @@ pub struct EvalArgs {
     /// Write a reliability diagram (accuracy vs confidence, 15 bins) to this PNG.
     #[arg(long, value_name = "PNG")]
     pub reliability: Option<PathBuf>,
+    /// Write the confusion matrix to this PNG (against the labels the temperature was fitted on:
+    /// the FER+ majority for crowd-trained models). Example: --confusion confusion.png
+    #[arg(long, value_name = "PNG")]
+    pub confusion: Option<PathBuf>,
     #[command(flatten)]
     pub backend: BackendArgs,
 }
@@ -531,6 +535,17 @@ pub fn eval(a: EvalArgs) -> Result<()> {
         moodlens_model::plot::reliability_diagram(
             &bins,
             &format!("{} on {split:?}: ECE {ece:.4}", card.arch),
+            png,
+        )?;
+    }
+    if let Some(png) = &a.confusion {
+        let (cm, which) = match (&fp, on_crowd) {
+            (Some((fm, _, _, _, _)), true) => (fm, "FER+ majority"),
+            _ => (&m, "original labels"),
+        };
+        moodlens_model::plot::confusion_matrix(
+            cm,
+            &format!("{} on {split:?}, {which}", card.arch),
             png,
         )?;
     }

@@ -117,7 +117,8 @@ pub fn confusion_matrix(m: &Metrics, title: &str, path: &Path) -> Result<(), Plo
         .margin(16)
         .x_label_area_size(60)
         .y_label_area_size(90)
-        .build_cartesian_2d((0..k).into_segmented(), (0..k).into_segmented())
+        // segments 0..=k-1: exactly k cells a side (0..k would add an empty one)
+        .build_cartesian_2d((0..k - 1).into_segmented(), (0..k - 1).into_segmented())
         .map_err(|e| err(path, e))?;
     let seg = |v: &SegmentValue<usize>| match v {
         SegmentValue::CenterOf(i) | SegmentValue::Exact(i) => Some(*i),

@@ -33,37 +33,53 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Faces and emotions in images or videos (boxes, 7 probabilities, top-3).
-    #[command(after_help = "Examples:\n  moodlens detect photo.jpg\n  moodlens detect --json a.jpg b.jpg > faces.json\n  moodlens detect --csv - clip.mp4 --annotate out.avi")]
+    #[command(
+        after_help = "Examples:\n  moodlens detect photo.jpg\n  moodlens detect --json a.jpg b.jpg > faces.json\n  moodlens detect --csv - clip.mp4 --annotate out.avi"
+    )]
     Detect(see::DetectCmd),
     /// Live session from the webcam (or a video file): boxes and top-3 per face, smoothed; mood at the end.
-    #[command(after_help = "Examples:\n  moodlens live                       (webcam 0, window; q or Esc ends)\n  moodlens live --input clip.mp4 --headless --json > frames.jsonl")]
+    #[command(
+        after_help = "Examples:\n  moodlens live                       (webcam 0, window; q or Esc ends)\n  moodlens live --input clip.mp4 --headless --json > frames.jsonl"
+    )]
     Live(see::LiveCmd),
     /// Movies and music for a mood (without --mood: choose from a list).
-    #[command(after_help = "Examples:\n  moodlens recommend                  (choose a mood from a list)\n  moodlens recommend --mood sad --strategy uplift --json")]
+    #[command(
+        after_help = "Examples:\n  moodlens recommend                  (choose a mood from a list)\n  moodlens recommend --mood sad --strategy uplift --json"
+    )]
     Recommend(RecommendArgs),
     /// Like or dislike a recommended item.
     #[command(after_help = "Example:\n  moodlens feedback \"Forrest Gump (1994)\" --like")]
     Feedback(FeedbackArgs),
     /// Mood over time from the local history.
-    #[command(after_help = "Examples:\n  moodlens history --json | head -1\n  moodlens history --plot moods.png\n  moodlens history --export moods.csv")]
+    #[command(
+        after_help = "Examples:\n  moodlens history --json | head -1\n  moodlens history --plot moods.png\n  moodlens history --export moods.csv"
+    )]
     History(HistoryArgs),
     /// Import catalogs (MovieLens, TMDb CSV, Spotify CSV) into the local database.
     #[command(after_help = "Example:\n  moodlens catalog import movielens ~/data/ml-latest-small")]
     Catalog(CatalogArgs),
     /// Train an emotion classifier on FER-2013 (Kaggle CSV or per-class folders).
-    #[command(after_help = "Examples:\n  moodlens train --data fer2013.csv.gz --out runs/mine\n  moodlens train --out runs/mine --resume --epochs 30\n  moodlens train --arch seed-ensemble --init imagenet --data fer2013.csv.gz --out runs/seed")]
+    #[command(
+        after_help = "Examples:\n  moodlens train --data fer2013.csv.gz --out runs/mine\n  moodlens train --out runs/mine --resume --epochs 30\n  moodlens train --arch seed-ensemble --init imagenet --data fer2013.csv.gz --out runs/seed"
+    )]
     Train(learn::TrainArgs),
     /// Evaluate a model (the embedded one by default) on a FER-2013 split.
-    #[command(after_help = "Examples:\n  moodlens eval --data fer2013.csv.gz --split private-test --json\n  moodlens eval --data fer2013.csv.gz --weights runs/mine/best.bpk --confusion cm.png")]
+    #[command(
+        after_help = "Examples:\n  moodlens eval --data fer2013.csv.gz --split private-test --json\n  moodlens eval --data fer2013.csv.gz --weights runs/mine/best.bpk --confusion cm.png"
+    )]
     Eval(learn::EvalArgs),
     /// End-to-end frames per second and per-stage times on a video.
-    #[command(after_help = "Examples:\n  moodlens bench\n  moodlens bench --classifier --batch 1,8")]
+    #[command(
+        after_help = "Examples:\n  moodlens bench\n  moodlens bench --classifier --batch 1,8"
+    )]
     Bench(see::BenchCmd),
     /// Accuracy through the full detect path on labelled photos, per crop framing.
     #[command(after_help = "Example:\n  moodlens tune-crop --photos my-labelled-photos/")]
     TuneCrop(see::TuneCropArgs),
     /// The local web app (camera in the browser, uploads, recommendations, history) on 127.0.0.1.
-    #[command(after_help = "Examples:\n  moodlens serve --open\n  moodlens serve --port 8080 --offline")]
+    #[command(
+        after_help = "Examples:\n  moodlens serve --open\n  moodlens serve --port 8080 --offline"
+    )]
     Serve(moodlens_web::ServeArgs),
 }
 

@@ -335,6 +335,31 @@ fn first_photo(class: &str) -> PathBuf {
 }
 
 /// Faces in `detect --json` output (one input).
+/// The keys of one face in every JSON output (`moodlens_vision::FaceReport`; the web tests check
+/// `/api/detect` and `/ws` against the same list).
+fn face_keys(f: &serde_json::Value) -> Vec<String> {
+    let mut k: Vec<String> = f
+        .as_object()
+        .expect("a face object")
+        .keys()
+        .cloned()
+        .collect();
+    k.sort();
+    k
+}
+
+const FACE_KEYS: [&str; 9] = [
+    "bbox",
+    "emotion",
+    "face",
+    "landmarks",
+    "probabilities",
+    "score",
+    "smoothed",
+    "top3",
+    "track_id",
+];
+
 fn detected_faces(v: &serde_json::Value) -> Vec<serde_json::Value> {
     let text = v.to_string();
     let frames = v
@@ -430,6 +455,11 @@ fn live_headless_on_a_video_finds_the_face() {
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
         .collect();
     let last = lines.last().expect("lines");
+    let face = lines
+        .iter()
+        .find_map(|l| l["faces"].as_array().and_then(|f| f.first()))
+        .expect("a frame with a face");
+    assert_eq!(face_keys(face), FACE_KEYS);
     assert_eq!(last["summary"]["final_mood"], "happy", "{last}");
     assert_eq!(last["recommendations"]["mood"], "happy", "{last}");
     assert!(!last["recommendations"]["movies"]
@@ -471,6 +501,7 @@ fn detect_csv_and_json_outputs_are_machine_readable_and_recorded() {
     assert!(out.status.success());
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
     assert_eq!(v["inputs"][0]["summary"]["final_mood"], "happy");
+    assert_eq!(face_keys(&detected_faces(&v)[0]), FACE_KEYS);
     assert_eq!(v["recommendations"]["mood"], "happy", "{v}");
     assert!(!v["recommendations"]["music"].as_array().unwrap().is_empty());
 

@@ -15,15 +15,13 @@ use crate::error::{Result, VisionError};
 use crate::pipeline::{
     EmotionClassifier, FrameResult, Pipeline, StageTimes, DEFAULT_FULL_SCAN_EVERY,
 };
+use crate::report::FaceReport;
 use crate::source::{self, open_input, FrameSource, ImageLimits, Input, InputKind, Pace};
 use crate::testvideo::{compose_video, shared_data_dir, Actor};
 use crate::yunet::{YuNetConfig, DEFAULT_INPUT_SIDE, DEFAULT_SCORE_THRESHOLD};
-use moodlens_session::{
-    probs_map, top3, BBox, Emotion, Scored, SessionConfig, SessionSummary, TrackId, TrackerConfig,
-};
+use moodlens_session::{top3, Emotion, SessionConfig, SessionSummary, TrackerConfig};
 use opencv::highgui;
 use serde::Serialize;
-use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -251,30 +249,12 @@ pub struct DetectArgs {
     pub pipeline: PipelineArgs,
 }
 
-/// One face in `detect` output: box, all seven probabilities of this frame, and their top-3.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct FaceRecord {
-    /// Index in the frame (left to right).
-    pub face: usize,
-    /// Identity across the frames of a video (1 for an image's first face, ...).
-    pub track_id: TrackId,
-    pub bbox: BBox,
-    pub probabilities: BTreeMap<Emotion, f32>,
-    pub top3: Vec<Scored>,
-    /// The detector's score (YuNet).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub score: Option<f32>,
-    /// Five landmarks (YuNet): right eye, left eye, nose tip, right and left mouth corner.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub landmarks: Option<[[f32; 2]; 5]>,
-}
-
 /// One frame in `detect` output (an image is one frame).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FrameRecord {
     pub frame: u64,
     pub timestamp_ms: f64,
-    pub faces: Vec<FaceRecord>,
+    pub faces: Vec<FaceReport>,
 }
 
 impl FrameRecord {
@@ -286,15 +266,7 @@ impl FrameRecord {
                 .faces
                 .iter()
                 .enumerate()
-                .map(|(i, f)| FaceRecord {
-                    face: i,
-                    track_id: f.track_id,
-                    bbox: f.bbox,
-                    probabilities: probs_map(&f.probabilities),
-                    top3: top3(&f.probabilities),
-                    score: r.detections.get(i).and_then(|d| d.score),
-                    landmarks: r.detections.get(i).and_then(|d| d.landmarks),
-                })
+                .map(|(i, f)| FaceReport::new(i, f, r.detections.get(i)))
                 .collect(),
         }
     }
@@ -641,23 +613,6 @@ pub struct LiveOutcome {
     pub summary: SessionSummary,
 }
 
-/// One face in a `live --json` line: the frame's probabilities and the smoothed ones (rolling
-/// window of its identity), top-3 of the smoothed.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct LiveFace {
-    pub track_id: TrackId,
-    pub bbox: BBox,
-    pub probabilities: BTreeMap<Emotion, f32>,
-    pub smoothed: BTreeMap<Emotion, f32>,
-    pub top3: Vec<Scored>,
-    /// The detector's score (YuNet).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub score: Option<f32>,
-    /// Five landmarks (YuNet).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub landmarks: Option<[[f32; 2]; 5]>,
-}
-
 /// One line of headless `live --json` output (JSON lines):
 /// `{"frame":12,"timestamp_ms":480.0,"dropped":0,"faces":[{"track_id":1,"bbox":{..},
 /// "probabilities":{"angry":..},"smoothed":{..},"top3":[{"emotion":"happy","probability":0.8},..]}]}`.
@@ -666,7 +621,7 @@ pub struct LiveFrameLine {
     pub frame: u64,
     pub timestamp_ms: f64,
     pub dropped: u64,
-    pub faces: Vec<LiveFace>,
+    pub faces: Vec<FaceReport>,
 }
 
 impl LiveFrameLine {
@@ -679,15 +634,7 @@ impl LiveFrameLine {
                 .faces
                 .iter()
                 .enumerate()
-                .map(|(i, f)| LiveFace {
-                    track_id: f.track_id,
-                    bbox: f.bbox,
-                    probabilities: probs_map(&f.probabilities),
-                    smoothed: probs_map(&f.smoothed),
-                    top3: f.top3.clone(),
-                    score: r.detections.get(i).and_then(|d| d.score),
-                    landmarks: r.detections.get(i).and_then(|d| d.landmarks),
-                })
+                .map(|(i, f)| FaceReport::new(i, f, r.detections.get(i)))
                 .collect(),
         }
     }

@@ -14,6 +14,7 @@ pub mod crop;
 pub mod detect;
 pub mod error;
 pub mod pipeline;
+pub mod report;
 pub mod source;
 pub mod testvideo;
 pub mod tune;
@@ -25,6 +26,7 @@ pub use error::VisionError;
 pub use moodlens_session::{BBox, FaceObservation, SessionConfig, SessionSummary};
 pub use opencv;
 pub use pipeline::{EmotionClassifier, FrameResult, Pipeline, StageTimes};
+pub use report::FaceReport;
 pub use source::{open_input, Frame, FrameSource, ImageLimits, Input, Pace};
 pub use yunet::{YuNetConfig, YuNetDetector};
 

@@ -1,16 +1,16 @@
 //! In-memory image decoding with limits, and face analysis of one image.
 
 use crate::Worker;
-use moodlens_session::{probs_map, top3, BBox, Emotion, Scored, Session, SessionConfig};
+use moodlens_session::{BBox, Session, SessionConfig};
 use moodlens_vision::crop::crop_detection;
 use moodlens_vision::opencv::core::{Mat, Vector};
 use moodlens_vision::opencv::imgcodecs;
 use moodlens_vision::opencv::imgproc;
 use moodlens_vision::opencv::prelude::*;
 use moodlens_vision::source::{jpeg_is_complete, sniff_image, ImageFormat};
+use moodlens_vision::FaceReport;
 use moodlens_vision::{CropConfig, EmotionClassifier, FaceDetector, SessionSummary};
 use serde::Serialize;
-use std::collections::BTreeMap;
 
 /// Why bytes could not be turned into an image.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,29 +94,12 @@ pub fn decode_image(bytes: &[u8], max_pixels: u64) -> Result<Mat, DecodeError> {
     Ok(mat)
 }
 
-/// One face of `POST /api/detect`.
-#[derive(Debug, Clone, Serialize)]
-pub struct DetectedFace {
-    /// Index in the image (left to right).
-    pub face: usize,
-    pub bbox: BBox,
-    pub emotion: Emotion,
-    pub probabilities: BTreeMap<Emotion, f32>,
-    pub top3: Vec<Scored>,
-    /// The detector's score (YuNet).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub score: Option<f32>,
-    /// Five landmarks (YuNet): right eye, left eye, nose, right and left mouth corner.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub landmarks: Option<[[f32; 2]; 5]>,
-}
-
 /// The answer of `POST /api/detect`.
 #[derive(Debug, Clone, Serialize)]
 pub struct DetectResponse {
     pub width: i32,
     pub height: i32,
-    pub faces: Vec<DetectedFace>,
+    pub faces: Vec<FaceReport>,
     /// Mood over the image's faces (same rule as a session).
     pub summary: SessionSummary,
     /// Milliseconds spent decoding, detecting and classifying.
@@ -150,19 +133,7 @@ pub(crate) fn analyze(w: &mut Worker, image: &Mat) -> anyhow::Result<DetectRespo
         ..SessionConfig::default()
     });
     let obs = session.observe(&boxes, &probs)?;
-    let faces = obs
-        .iter()
-        .enumerate()
-        .map(|(i, o)| DetectedFace {
-            face: i,
-            bbox: o.bbox,
-            emotion: top3(&o.probabilities)[0].emotion,
-            probabilities: probs_map(&o.probabilities),
-            top3: top3(&o.probabilities),
-            score: found[i].score,
-            landmarks: found[i].landmarks,
-        })
-        .collect();
+    let faces = FaceReport::all(&obs, &found);
     Ok(DetectResponse {
         width: image.cols(),
         height: image.rows(),

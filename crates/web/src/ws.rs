@@ -19,7 +19,6 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use moodlens_model::Classifier;
-use moodlens_session::{probs_map, top3};
 use moodlens_vision::source::Frame;
 use moodlens_vision::{FaceDetector, Pipeline, SessionConfig};
 use serde::Deserialize;
@@ -223,25 +222,7 @@ fn frame_reply(st: &AppState, p: &mut Pipe, bytes: &[u8], index: u64, dropped: u
     };
     match p.process(&frame) {
         Ok(r) => {
-            let faces: Vec<Value> = r
-                .faces
-                .iter()
-                .enumerate()
-                .map(|(i, f)| {
-                    let d = r.detections.get(i);
-                    json!({
-                        "track_id": f.track_id,
-                        "bbox": f.bbox,
-                        "score": d.and_then(|d| d.score),
-                        "landmarks": d.and_then(|d| d.landmarks),
-                        "emotion": f.emotion(),
-                        "probabilities": probs_map(&f.probabilities),
-                        "smoothed": probs_map(&f.smoothed),
-                        "top3": f.top3,
-                        "top3_raw": top3(&f.probabilities),
-                    })
-                })
-                .collect();
+            let faces = moodlens_vision::FaceReport::all(&r.faces, &r.detections);
             json!({
                 "type": "frame",
                 "frame": index,

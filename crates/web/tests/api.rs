@@ -32,7 +32,24 @@ fn face_photo(url: &str) -> Vec<u8> {
     panic!("no face found in the first 20 happy photos");
 }
 
+/// The one documented face shape (`moodlens_vision::FaceReport`): the same keys in `detect
+/// --json`, `live --json` (crates/app/tests/cli.rs checks those), `/api/detect` and `/ws`.
+const FACE_KEYS: [&str; 9] = [
+    "bbox",
+    "emotion",
+    "face",
+    "landmarks",
+    "probabilities",
+    "score",
+    "smoothed",
+    "top3",
+    "track_id",
+];
+
 fn check_face(f: &Value) {
+    let mut keys: Vec<&str> = f.as_object().unwrap().keys().map(|k| k.as_str()).collect();
+    keys.sort();
+    assert_eq!(keys, FACE_KEYS, "{f}");
     let b = &f["bbox"];
     assert!(
         b["w"].as_i64().unwrap() > 20 && b["h"].as_i64().unwrap() > 20,

@@ -165,16 +165,14 @@ fn png_is_complete(bytes: &[u8]) -> bool {
 }
 
 /// Reads and decodes an image file to 8-bit BGR, enforcing `limits` before decoding (file size,
-/// and for JPEG/PNG the header's dimensions) and after (all formats).
+/// and for JPEG/PNG the header's dimensions) and after (all formats): [`decode_image`] on the
+/// file's bytes.
 pub fn load_image(path: &Path, limits: &ImageLimits) -> Result<Mat> {
-    let fmt = match input_kind(path)? {
-        InputKind::Image(f) => f,
-        InputKind::Video => {
-            return Err(VisionError::NotAnImage {
-                path: path.to_path_buf(),
-            })
-        }
-    };
+    if let InputKind::Video = input_kind(path)? {
+        return Err(VisionError::NotAnImage {
+            path: path.to_path_buf(),
+        });
+    }
     let len = std::fs::metadata(path).map_err(|e| io_err(path, e))?.len();
     if len > limits.max_bytes {
         return Err(VisionError::FileTooLarge {
@@ -184,47 +182,104 @@ pub fn load_image(path: &Path, limits: &ImageLimits) -> Result<Mat> {
         });
     }
     let bytes = std::fs::read(path).map_err(|e| io_err(path, e))?;
-    let corrupt = |reason: &str| VisionError::CorruptImage {
-        path: path.to_path_buf(),
-        reason: reason.to_string(),
+    decode_image(&bytes, limits.max_pixels).map_err(|e| match e {
+        DecodeError::Empty | DecodeError::NotAnImage => VisionError::NotAnImage {
+            path: path.to_path_buf(),
+        },
+        DecodeError::Corrupt(reason) => VisionError::CorruptImage {
+            path: path.to_path_buf(),
+            reason,
+        },
+        DecodeError::TooManyPixels { width, height, max } => VisionError::ImageTooLarge {
+            path: path.to_path_buf(),
+            width,
+            height,
+            max_pixels: max,
+        },
+    })
+}
+
+/// Why bytes could not be turned into an image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DecodeError {
+    Empty,
+    NotAnImage,
+    Corrupt(String),
+    TooManyPixels { width: u64, height: u64, max: u64 },
+}
+
+impl std::fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DecodeError::Empty => write!(f, "empty image: send the bytes of a JPEG or PNG image"),
+            DecodeError::NotAnImage => write!(
+                f,
+                "not an image: expected JPEG, PNG, BMP, WebP, TIFF or PNM data"
+            ),
+            DecodeError::Corrupt(r) => write!(f, "the image could not be decoded: {r}"),
+            DecodeError::TooManyPixels { width, height, max } => write!(
+                f,
+                "picture too large: {width}x{height} is more than {}; use a smaller one",
+                if *max >= 1_000_000 {
+                    format!("{} megapixels", (*max as f64 / 1e5).round() / 10.0)
+                } else {
+                    format!("{max} pixels")
+                }
+            ),
+        }
+    }
+}
+
+impl std::error::Error for DecodeError {}
+
+/// Decodes image bytes (sniffed by content, not by declared type) to 8-bit BGR, checking the
+/// pixel count from the header before decoding (JPEG/PNG) and after (all formats). The one decode
+/// path: image files ([`load_image`]) and the web app's uploads and frames use it.
+pub fn decode_image(bytes: &[u8], max_pixels: u64) -> Result<Mat, DecodeError> {
+    if bytes.is_empty() {
+        return Err(DecodeError::Empty);
+    }
+    let fmt = sniff_image(&bytes[..bytes.len().min(32)]).ok_or(DecodeError::NotAnImage)?;
+    let check = |w: u64, h: u64| {
+        if w.saturating_mul(h) > max_pixels {
+            Err(DecodeError::TooManyPixels {
+                width: w,
+                height: h,
+                max: max_pixels,
+            })
+        } else {
+            Ok(())
+        }
     };
     match fmt {
-        ImageFormat::Jpeg if !jpeg_is_complete(&bytes) => {
-            return Err(corrupt("JPEG data ends before its end-of-image marker"))
+        ImageFormat::Jpeg if !jpeg_is_complete(bytes) => {
+            return Err(DecodeError::Corrupt(
+                "JPEG data ends before its end-of-image marker".into(),
+            ))
         }
-        ImageFormat::Png if !png_is_complete(&bytes) => {
-            return Err(corrupt("PNG data ends before its IEND chunk"))
+        ImageFormat::Png if !png_is_complete(bytes) => {
+            return Err(DecodeError::Corrupt(
+                "PNG data ends before its IEND chunk".into(),
+            ))
         }
         _ => {}
     }
     if matches!(fmt, ImageFormat::Jpeg | ImageFormat::Png) {
-        let dims = image::ImageReader::new(std::io::Cursor::new(&bytes))
+        let dims = image::ImageReader::new(std::io::Cursor::new(bytes))
             .with_guessed_format()
-            .map_err(|e| corrupt(&e.to_string()))?
+            .map_err(|e| DecodeError::Corrupt(e.to_string()))?
             .into_dimensions()
-            .map_err(|e| corrupt(&e.to_string()))?;
-        check_pixels(path, dims.0 as u64, dims.1 as u64, limits)?;
+            .map_err(|e| DecodeError::Corrupt(e.to_string()))?;
+        check(dims.0 as u64, dims.1 as u64)?;
     }
-    let buf = Vector::<u8>::from_slice(&bytes);
-    let mat =
-        imgcodecs::imdecode(&buf, imgcodecs::IMREAD_COLOR).map_err(|e| corrupt(&e.message))?;
+    let buf = Vector::<u8>::from_slice(bytes);
+    let mat = imgcodecs::imdecode(&buf, imgcodecs::IMREAD_COLOR)
+        .map_err(|e| DecodeError::Corrupt(e.message))?;
     if mat.empty() || mat.rows() <= 0 || mat.cols() <= 0 {
-        return Err(corrupt("the decoder could not read it"));
+        return Err(DecodeError::Corrupt("the decoder could not read it".into()));
     }
-    check_pixels(path, mat.cols() as u64, mat.rows() as u64, limits)?;
+    check(mat.cols() as u64, mat.rows() as u64)?;
     Ok(mat)
-}
-
-fn check_pixels(path: &Path, w: u64, h: u64, limits: &ImageLimits) -> Result<()> {
-    if w.saturating_mul(h) > limits.max_pixels {
-        return Err(VisionError::ImageTooLarge {
-            path: path.to_path_buf(),
-            width: w,
-            height: h,
-            max_pixels: limits.max_pixels,
-        });
-    }
-    Ok(())
 }
 
 /// A list of image files, one frame each. Errors are per file: a bad file yields `Err` from

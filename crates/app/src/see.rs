@@ -30,8 +30,7 @@ pub struct ModelArgs {
 impl ModelArgs {
     pub fn classifier(&self) -> Result<Classifier> {
         let mut c = match &self.weights {
-            Some(p) => Classifier::from_file(p, self.arch)
-                .with_context(|| format!("loading weights {}", p.display()))?,
+            Some(p) => Classifier::from_file(p, self.arch).context("loading weights")?,
             None => Classifier::embedded()?,
         };
         if let Some(t) = self.tta_override() {
@@ -150,7 +149,11 @@ pub fn detect(a: DetectCmd) -> Result<i32> {
     let outcome = run_detect(&a.detect, clf, sink)?;
     for r in &outcome.inputs {
         if let Some(e) = &r.error {
-            eprintln!("error: {}: {e}", r.input);
+            if e.contains(&r.input) {
+                eprintln!("error: {e}");
+            } else {
+                eprintln!("error: {}: {e}", r.input);
+            }
         }
     }
     // The session's mood over every input that had faces, then recommendations: as text, inside

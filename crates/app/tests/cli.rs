@@ -930,3 +930,51 @@ fn annotate_targets_never_overwrite_and_bad_ones_are_clear_errors() {
         assert!(!target.exists());
     }
 }
+
+/// Errors are said once and briefly: a bad input is one line on stderr (not also on stdout, not
+/// with its path twice), a weights file of another architecture is named as such instead of
+/// listing every tensor, and logs written to a pipe carry no colour codes.
+#[test]
+fn errors_are_said_once_briefly_and_without_colour_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("x.jpg");
+    std::fs::write(&bad, "not an image").unwrap();
+    let out = bin()
+        .args(["detect", "--no-recommend"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    let name = bad.display().to_string();
+    assert_eq!(err.matches(&name).count(), 1, "{err}");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("not an image"));
+    assert!(!err.contains('\u{1b}'), "colour codes in a pipe: {err:?}");
+
+    // compact weights without their card, read as another architecture
+    let weights = dir.path().join("w.bpk");
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../model/weights/shipped.bpk"),
+        &weights,
+    )
+    .unwrap();
+    let out = bin()
+        .args([
+            "detect",
+            "--no-recommend",
+            "--arch",
+            "mobilenetv2",
+            "--weights",
+        ])
+        .arg(&weights)
+        .arg(first_photo("happy"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("holds compact weights, not mobilenetv2"),
+        "{err}"
+    );
+    assert!(err.len() < 600, "{} bytes: {err}", err.len());
+}

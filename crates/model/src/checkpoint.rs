@@ -271,11 +271,33 @@ pub fn save_weights_atomic(model: &Net, path: &Path, parts: &Parts) -> Result<()
     Ok(())
 }
 
-/// Load weights of `arch` from a burnpack file.
+/// Load weights of `arch` from a burnpack file. A file of another architecture is named as such
+/// ("holds compact weights, not mobilenetv2") instead of listing every missing tensor.
 pub fn load_weights(path: &Path, arch: Arch, device: &Device) -> Result<Net, CheckpointError> {
-    Net::new(arch, device)
-        .try_load_file(path)
-        .map_err(|e| rec_err(path, e))
+    Net::new(arch, device).try_load_file(path).map_err(|e| {
+        let other = Arch::ALL
+            .into_iter()
+            .filter(|a| *a != arch)
+            .find(|a| Net::new(*a, device).try_load_file(path).is_ok());
+        match other {
+            Some(a) => rec_err(
+                path,
+                format!("the file holds {a} weights, not {arch} (use --arch {a}, or keep the .json model card beside it)"),
+            ),
+            None => {
+                let msg = e.to_string();
+                let short: String = msg.chars().take(300).collect();
+                rec_err(
+                    path,
+                    if short.len() < msg.len() {
+                        format!("{short}… (not a {arch} weights file of this version?)")
+                    } else {
+                        short
+                    },
+                )
+            }
+        }
+    })
 }
 
 /// Load weights of `arch` from burnpack bytes (e.g. embedded in the binary).

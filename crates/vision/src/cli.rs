@@ -506,10 +506,8 @@ fn detect_one<C: EmotionClassifier>(
     })();
     report.summary = Some(pipeline.summary());
     if let Err(e) = result {
+        // reported once, on stderr, by the caller (the message names the file)
         report.error = Some(e.to_string());
-        if text {
-            let _ = writeln!(out, "{}: error: {e}", path.display());
-        }
     } else if text && report.kind == Some("video") {
         if let Some(s) = &report.summary {
             let _ = writeln!(out, "  summary: {}", s.to_string().replace('\n', "\n  "));

@@ -167,8 +167,7 @@ impl AppState {
     /// State for `args`: loads the classifier and checks that the face detector can be created.
     pub fn new(args: &ServeArgs, limits: Limits) -> anyhow::Result<AppState> {
         let classifier = match &args.weights {
-            Some(p) => Classifier::from_file(p, args.arch)
-                .with_context(|| format!("loading weights {}", p.display()))?,
+            Some(p) => Classifier::from_file(p, args.arch).context("loading weights")?,
             None => Classifier::embedded().context("loading the embedded model")?,
         };
         let detector_config = DetectorConfig::of(args.detector);

@@ -48,6 +48,8 @@ enum Command {
     Train(learn::TrainArgs),
     /// Evaluate a model (the embedded one by default) on a FER-2013 split.
     Eval(learn::EvalArgs),
+    /// Export a model (the embedded one by default) to ONNX, for ONNX Runtime, onnxruntime-web or OpenCV DNN.
+    Export(learn::ExportArgs),
     /// End-to-end frames per second and per-stage times on a video.
     Bench(see::BenchCmd),
     /// Accuracy through the full detect path on labelled photos, per crop framing.
@@ -136,6 +138,7 @@ fn main() -> std::process::ExitCode {
         Command::Catalog(a) => run_catalog(&a, &mut stdout.lock()).map(|_| 0),
         Command::Train(a) => learn::train(a).map(|_| 0),
         Command::Eval(a) => learn::eval(a).map(|_| 0),
+        Command::Export(a) => learn::export(a).map(|_| 0),
         Command::Serve(a) => moodlens_web::run_serve(a).map(|_| 0),
     };
     match result {

@@ -12,6 +12,7 @@ pub mod annotate;
 pub mod cli;
 pub mod crop;
 pub mod detect;
+pub mod dnn_classifier;
 pub mod error;
 pub mod pipeline;
 pub mod source;

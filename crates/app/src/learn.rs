@@ -553,6 +553,10 @@ pub struct ExportArgs {
     /// Architecture of --weights when it has no model card.
     #[arg(long, default_value = "compact")]
     pub arch: Arch,
+    /// Write ReLU6 and the ensemble's clamp without `Clip` (OpenCV 4.6's DNN reads only its old
+    /// form); only the ImageNet-style architectures have clamps.
+    #[arg(long)]
+    pub opencv46: bool,
 }
 
 /// `moodlens export --onnx`: the classifier (architecture, weights and calibration temperature
@@ -563,7 +567,7 @@ pub fn export(a: ExportArgs) -> Result<()> {
             .with_context(|| format!("loading weights {}", p.display()))?,
         None => moodlens_model::Classifier::embedded()?,
     };
-    let bytes = clf.to_onnx()?;
+    let bytes = clf.to_onnx_with(a.opencv46)?;
     let tmp = a.onnx.with_extension("onnx.tmp");
     std::fs::write(&tmp, &bytes).with_context(|| format!("writing {}", tmp.display()))?;
     std::fs::rename(&tmp, &a.onnx).with_context(|| format!("writing {}", a.onnx.display()))?;

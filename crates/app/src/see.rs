@@ -63,7 +63,7 @@ impl ModelArgs {
 pub fn set_engine(clf: &mut Classifier, engine: EngineKind) -> Result<()> {
     match engine {
         EngineKind::Opencv => {
-            let bytes = clf.to_onnx()?;
+            let bytes = clf.to_onnx_with(true)?;
             let runner = moodlens_vision::dnn_classifier::OpenCvRunner::new(&bytes)
                 .context("loading the exported model into OpenCV DNN")?;
             clf.set_runner(engine, Box::new(runner));

@@ -239,12 +239,19 @@ impl Classifier {
 
     /// This classifier's network as an ONNX model ([`crate::onnx`]) with its temperature.
     pub fn to_onnx(&self) -> Result<Vec<u8>, ClassifierError> {
+        self.to_onnx_with(false)
+    }
+
+    /// [`Classifier::to_onnx`], with `opencv46`: clamps in the form OpenCV 4.6's DNN reads
+    /// ([`ExportOptions::opencv46`]).
+    pub fn to_onnx_with(&self, opencv46: bool) -> Result<Vec<u8>, ClassifierError> {
         Ok(crate::onnx::export(
             &self.model,
             &ExportOptions {
                 temperature: self.temperature,
                 tta: self.tta,
                 source: self.source.clone(),
+                opencv46,
             },
         )?)
     }

@@ -55,7 +55,7 @@ impl OpenCvRunner {
         }
         let blob = Mat::new_nd_with_data(&[n as i32, 1, side, side], pixels).map_err(err)?;
         self.net
-            .set_input(&*blob, INPUT_NAME, 1.0, Scalar::default())
+            .set_input(&blob, INPUT_NAME, 1.0, Scalar::default())
             .map_err(err)?;
         let out: Mat = self.net.forward_single(output).map_err(err)?;
         let out = if out.is_continuous() {

@@ -64,6 +64,10 @@ pub struct ExportOptions {
     pub tta: bool,
     /// Free text recorded as the model's `doc_string` (e.g. where the weights came from).
     pub source: String,
+    /// Write clamps for OpenCV 4.6's DNN importer, which reads only the opset-6 form of `Clip`
+    /// (bounds as attributes): ReLU6 as `Relu(x) - Relu(x - 6)` and the ensemble's lower clamp as
+    /// `Relu(x - m) + m` (equal up to rounding). Only the ImageNet-style networks have clamps.
+    pub opencv46: bool,
 }
 
 impl Default for ExportOptions {
@@ -72,6 +76,7 @@ impl Default for ExportOptions {
             temperature: 1.0,
             tta: false,
             source: String::new(),
+            opencv46: false,
         }
     }
 }
@@ -81,7 +86,10 @@ pub fn export(net: &Net, opts: &ExportOptions) -> Result<Vec<u8>, OnnxError> {
     if !(opts.temperature.is_finite() && opts.temperature > 0.0) {
         return Err(OnnxError::BadTemperature(opts.temperature));
     }
-    let mut g = Graph::default();
+    let mut g = Graph {
+        opencv46: opts.opencv46,
+        ..Default::default()
+    };
     // faces_tensor's normalisation, in its order of operations: (p / 255 - mean) / std
     let k = g.scalar(255.0);
     let x = g.op("Div", &[INPUT_NAME.into(), k], vec![]);
@@ -214,6 +222,7 @@ struct Graph {
     nodes: Vec<NodeProto>,
     inits: Vec<TensorProto>,
     next: usize,
+    opencv46: bool,
 }
 
 impl Graph {
@@ -262,8 +271,28 @@ impl Graph {
     }
 
     fn relu6(&mut self, x: String) -> String {
+        if self.opencv46 {
+            let six = self.scalar(6.0);
+            let shifted = self.op("Sub", &[x.clone(), six], vec![]);
+            let over = self.relu(shifted);
+            let r = self.relu(x);
+            return self.op("Sub", &[r, over], vec![]);
+        }
         let lo = self.scalar(0.0);
         let hi = self.scalar(6.0);
+        self.op("Clip", &[x, lo, hi], vec![])
+    }
+
+    /// `max(x, m)`.
+    fn clamp_min(&mut self, x: String, m: f32) -> String {
+        if self.opencv46 {
+            let mn = self.scalar(m);
+            let shifted = self.op("Sub", &[x, mn.clone()], vec![]);
+            let r = self.relu(shifted);
+            return self.op("Add", &[r, mn], vec![]);
+        }
+        let lo = self.scalar(m);
+        let hi = self.scalar(f32::MAX);
         self.op("Clip", &[x, lo, hi], vec![])
     }
 
@@ -288,15 +317,20 @@ impl Graph {
     fn dense_head(&mut self, x: String, head: &Linear, layer: &str) -> Result<String, OnnxError> {
         let flat = self.op("Flatten", &[x], vec![attr_int("axis", 1)]);
         let (dims, w) = values(&head.weight.val(), layer)?;
-        // burn's Linear stores [in, out] (row layout): Gemm(A, B) with B = W as stored.
-        let [d_in, d_out] = [dims[0] as i64, dims[1] as i64];
-        let wn = self.tensor("dense_w", &[d_in, d_out], &w);
+        // burn's Linear stores W as [in, out] (row layout); written transposed, [out, in], with
+        // Gemm's transB = 1: the usual form, the one OpenCV 4.6 DNN's Gemm import understands.
+        let (d_in, d_out) = (dims[0], dims[1]);
+        let wt: Vec<f32> = (0..d_out)
+            .flat_map(|o| (0..d_in).map(move |i| (i, o)))
+            .map(|(i, o)| w[i * d_out + o])
+            .collect();
+        let wn = self.tensor("dense_w", &[d_out as i64, d_in as i64], &wt);
         let b = match &head.bias {
             Some(b) => values(&b.val(), layer)?.1,
-            None => vec![0.0; d_out as usize],
+            None => vec![0.0; d_out],
         };
-        let bn = self.tensor("dense_b", &[d_out], &b);
-        Ok(self.op("Gemm", &[flat, wn, bn], vec![]))
+        let bn = self.tensor("dense_b", &[d_out as i64], &b);
+        Ok(self.op("Gemm", &[flat, wn, bn], vec![attr_int("transB", 1)]))
     }
 
     /// A convolution with the following BatchNorm (if any) folded into its weights and bias.
@@ -430,27 +464,29 @@ fn imagenet_input(g: &mut Graph, x: String, norm: InputNorm) -> String {
             attr_str("coordinate_transformation_mode", "align_corners"),
         ],
     );
-    let rgb = g.op(
-        "Concat",
-        &[up.clone(), up.clone(), up],
-        vec![attr_int("axis", 1)],
-    );
-    match norm {
-        InputNorm::ImagenetStats => {
-            let m = g.tensor("imagenet_mean", &[1, 3, 1, 1], &IMAGENET_MEAN);
-            let s = g.tensor("imagenet_std", &[1, 3, 1, 1], &IMAGENET_STD);
-            let x = g.op("Sub", &[rgb, m], vec![]);
-            g.op("Div", &[x, s], vec![])
-        }
+    // gray → RGB and the backbone's normalisation, channel by channel with scalar constants (the
+    // same arithmetic as burn's broadcast over [1,3,1,1]; OpenCV 4.6 DNN cannot broadcast a
+    // per-channel constant here), then concatenated
+    let channels: Vec<String> = match norm {
+        InputNorm::ImagenetStats => (0..3)
+            .map(|c| {
+                let m = g.scalar(IMAGENET_MEAN[c]);
+                let x = g.op("Sub", &[up.clone(), m], vec![]);
+                let s = g.scalar(IMAGENET_STD[c]);
+                g.op("Div", &[x, s], vec![])
+            })
+            .collect(),
         InputNorm::Symmetric => {
             let k = g.scalar(255.0);
-            let x = g.op("Mul", &[rgb, k], vec![]);
+            let x = g.op("Mul", &[up, k], vec![]);
             let o = g.scalar(127.0);
             let x = g.op("Sub", &[x, o], vec![]);
             let d = g.scalar(128.0);
-            g.op("Div", &[x, d], vec![])
+            let x = g.op("Div", &[x, d], vec![]);
+            vec![x.clone(), x.clone(), x]
         }
-    }
+    };
+    g.op("Concat", &channels, vec![attr_int("axis", 1)])
 }
 
 fn squeeze_excite(
@@ -537,9 +573,7 @@ fn ensemble(g: &mut Graph, e: &SeedEnsemble, x: String) -> Result<String, OnnxEr
     let s = g.op("Add", &[a, b], vec![]);
     let half = g.scalar(0.5);
     let avg = g.op("Mul", &[s, half], vec![]);
-    let lo = g.scalar(1e-7);
-    let hi = g.scalar(f32::MAX);
-    let c = g.op("Clip", &[avg, lo, hi], vec![]);
+    let c = g.clamp_min(avg, 1e-7);
     Ok(g.op("Log", &[c], vec![]))
 }
 

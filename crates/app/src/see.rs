@@ -58,23 +58,10 @@ impl ModelArgs {
     }
 }
 
-/// Puts `clf` on `engine`: OpenCV DNN is built here (the model crate does not link OpenCV); a
-/// forced engine that cannot run is an error now rather than at the first face.
+/// Puts `clf` on `engine` ([`moodlens_vision::dnn_classifier::use_engine`]).
 pub fn set_engine(clf: &mut Classifier, engine: EngineKind) -> Result<()> {
-    match engine {
-        EngineKind::Opencv => {
-            let bytes = clf.to_onnx_with(true)?;
-            let runner = moodlens_vision::dnn_classifier::OpenCvRunner::new(&bytes)
-                .context("loading the exported model into OpenCV DNN")?;
-            clf.set_runner(engine, Box::new(runner));
-        }
-        EngineKind::Ort => {
-            clf.set_engine(engine);
-            clf.prepare()?;
-        }
-        EngineKind::Auto | EngineKind::Burn => clf.set_engine(engine),
-    }
-    Ok(())
+    moodlens_vision::dnn_classifier::use_engine(clf, engine)
+        .with_context(|| format!("setting up the {engine} engine"))
 }
 
 #[derive(Args, Debug)]

@@ -2,8 +2,10 @@
 //! `moodlens_model::onnx` (the `opencv` engine of `moodlens_model::Classifier`, through its
 //! [`OnnxRunner`] trait; the model crate itself must not link OpenCV).
 
-use moodlens_model::engine::{EngineError, OnnxRunner};
+use moodlens_model::classifier::ClassifierError;
+use moodlens_model::engine::{EngineError, EngineKind, OnnxRunner};
 use moodlens_model::onnx::{INPUT_NAME, LOGITS_NAME};
+use moodlens_model::Classifier;
 use moodlens_model::INPUT_SIZE;
 use opencv::core::{Mat, Scalar, Vector};
 use opencv::dnn;
@@ -65,6 +67,24 @@ impl OpenCvRunner {
         };
         Ok(out.data_typed::<f32>().map_err(err)?.to_vec())
     }
+}
+
+/// Puts `clf` on `engine`, building the OpenCV DNN engine here (the model crate does not link
+/// OpenCV). A forced engine that cannot run is an error now rather than at the first face;
+/// `auto` settles at the first prediction.
+pub fn use_engine(clf: &mut Classifier, engine: EngineKind) -> Result<(), ClassifierError> {
+    match engine {
+        EngineKind::Opencv => {
+            let runner = OpenCvRunner::new(&clf.to_onnx_with(true)?)?;
+            clf.set_runner(engine, Box::new(runner));
+        }
+        EngineKind::Ort => {
+            clf.set_engine(engine);
+            clf.prepare()?;
+        }
+        EngineKind::Auto | EngineKind::Burn => clf.set_engine(engine),
+    }
+    Ok(())
 }
 
 impl OnnxRunner for OpenCvRunner {

@@ -281,6 +281,18 @@ impl Classifier {
         })
     }
 
+    /// Starts setting up the engine on another thread (loading ONNX Runtime and creating its
+    /// session take tens of milliseconds), so that it overlaps with the caller's own start-up
+    /// (decoding, face detection); the first prediction waits for it if needed. Clones share it.
+    pub fn prepare_in_background(&self) {
+        let c = self.clone();
+        let _ = std::thread::Builder::new()
+            .name("moodlens-engine".into())
+            .spawn(move || {
+                let _ = c.prepare();
+            });
+    }
+
     /// Sets up the engine now (else the first prediction does) and names the one in use (`burn`,
     /// `ort`, `opencv`); an error when a forced engine cannot run.
     pub fn prepare(&self) -> Result<&'static str, ClassifierError> {

@@ -71,7 +71,7 @@ impl OpenCvRunner {
 
 /// Puts `clf` on `engine`, building the OpenCV DNN engine here (the model crate does not link
 /// OpenCV). A forced engine that cannot run is an error now rather than at the first face;
-/// `auto` settles at the first prediction.
+/// `auto` starts loading ONNX Runtime in the background (the first prediction waits for it).
 pub fn use_engine(clf: &mut Classifier, engine: EngineKind) -> Result<(), ClassifierError> {
     match engine {
         EngineKind::Opencv => {
@@ -82,7 +82,11 @@ pub fn use_engine(clf: &mut Classifier, engine: EngineKind) -> Result<(), Classi
             clf.set_engine(engine);
             clf.prepare()?;
         }
-        EngineKind::Auto | EngineKind::Burn => clf.set_engine(engine),
+        EngineKind::Auto => {
+            clf.set_engine(engine);
+            clf.prepare_in_background();
+        }
+        EngineKind::Burn => clf.set_engine(engine),
     }
     Ok(())
 }

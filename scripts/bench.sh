@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Regenerates docs/BENCHMARKS.md from scratch: moodlens vs the Python peer pipeline (OpenCV Haar +
 # Keras CNN of the same architecture) side by side on the same generated 640x480 videos, cold start,
-# classifier latency, training throughput (burn Flex vs PyTorch CPU vs Keras), peak RSS over a long
+# classifier latency per engine (burn Flex, ONNX Runtime, OpenCV DNN; scripts/onnxruntime.sh
+# installs ONNX Runtime's library), training throughput (burn Flex vs PyTorch CPU vs Keras), peak RSS over a long
 # video, and the embedded model's accuracy.
 #
 #   scripts/bench.sh                 # everything (about 20-30 min on 2 loaded cores)
@@ -88,8 +89,11 @@ done
 "${NICE[@]}" "$B" detect "$PHOTO" --json > "$OUT/cold-moodlens-output.json" 2>/dev/null || true
 "${NICE[@]}" "$PY" scripts/peer/peer_pipeline.py detect "$OUT/peer.weights.h5" "$PHOTO" > "$OUT/cold-peer-output.json" 2>/dev/null || true
 
-log "classifier latency (batch 1 and 8)"
-"${NICE[@]}" "$B" bench --classifier --json > "$OUT/lat-moodlens.json"
+log "classifier latency (batch 1 and 8) on every engine: burn Flex, ONNX Runtime, OpenCV DNN"
+# one pass per face (--no-tta), like the Keras and PyTorch numbers; then as shipped (flip TTA)
+bash scripts/onnxruntime.sh
+"${NICE[@]}" "$B" bench --classifier --no-tta --json > "$OUT/lat-moodlens.json"
+"${NICE[@]}" "$B" bench --classifier --json > "$OUT/lat-moodlens-tta.json"
 "${NICE[@]}" "$PY" scripts/peer/peer_pipeline.py latency "$OUT/peer.weights.h5" > "$OUT/lat-keras.json" 2>/dev/null
 
 for r in $(seq 1 "$ROUNDS"); do

@@ -10,6 +10,9 @@ if ! command -v cargo >/dev/null 2>&1; then
   echo "cargo not found: install Rust from https://rustup.rs (rustup, stable toolchain)" >&2
   exit 1
 fi
+# ONNX Runtime's library from PyPI, the fastest classifier engine (docs/ONNX.md); without it
+# moodlens classifies on burn.
+bash scripts/onnxruntime.sh || echo "note: ONNX Runtime not installed; moodlens classifies with burn" >&2
 cargo build --release -p moodlens
 bin=./target/release/moodlens
 if [ $# -gt 0 ]; then

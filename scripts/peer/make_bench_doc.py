@@ -130,22 +130,44 @@ w("")
 
 w("## Classifier latency per face (the shipped model's architecture)")
 w("")
-lat_ml = load("lat-moodlens.json") or []
+lat_all = load("lat-moodlens.json") or []
+lat_tta = load("lat-moodlens-tta.json") or []
 lat_k = load("lat-keras.json") or []
 tr_t = rounds("train-torch")
 lat_t = tr_t[0]["latency"] if tr_t else []
-w("Median over 200 calls on random crops, after 5 warm-up calls; moodlens = `Classifier::predict` "
-  "(embedded weights, burn Flex; includes normalisation and softmax), Keras = `model(x, training=False)` "
+ENGINE_NAMES = {"burn": "burn Flex", "ort": "ONNX Runtime 1.31", "opencv": "OpenCV DNN 4.6"}
+engines = [e for e in ("burn", "ort", "opencv") if any(x.get("engine", "burn") == e for x in lat_all)]
+lat_by = {e: [x for x in lat_all if x.get("engine", "burn") == e] for e in engines}
+# the default engine (`auto`) is ONNX Runtime when its library is installed
+default_engine = "ort" if "ort" in engines else "burn"
+lat_ml = lat_by.get(default_engine, [])
+w("Median over 200 calls on random crops, after 5 warm-up calls, one pass per face (`--no-tta`); "
+  "moodlens = `Classifier::predict` (embedded weights; includes normalisation and softmax) on each "
+  "engine, alternated per batch size in one `moodlens bench --classifier` run (the same network exported "
+  "to ONNX for ONNX Runtime and OpenCV DNN, docs/ONNX.md), Keras = `model(x, training=False)` "
   "+ softmax, PyTorch = eval mode under `inference_mode` + softmax.")
 w("")
-w("| batch | moodlens ms/face (ms/call) | Keras ms/face | PyTorch ms/face |")
-w("|---|---|---|---|")
+w("| batch | " + " | ".join(f"moodlens {ENGINE_NAMES[e]} ms/face (ms/call)" for e in engines)
+  + " | Keras ms/face | PyTorch ms/face |")
+w("|---|" + "---|" * len(engines) + "---|---|")
 for b in (1, 8):
-    m = next((x for x in lat_ml if x["batch"] == b), None)
     k = next((x for x in lat_k if x["batch"] == b), None)
     t = next((x for x in lat_t if x["batch"] == b), None)
     f = lambda x: f"{x['median_ms_per_face']:.2f}" if x else "–"
-    w(f"| {b} | {f(m)} ({m['median_ms_per_call']:.2f}) | {f(k)} | {f(t)} |" if m else f"| {b} | – | {f(k)} | {f(t)} |")
+    cells = []
+    for e in engines:
+        m = next((x for x in lat_by[e] if x["batch"] == b), None)
+        cells.append(f"{f(m)} ({m['median_ms_per_call']:.2f})" if m else "–")
+    w(f"| {b} | " + " | ".join(cells) + f" | {f(k)} | {f(t)} |")
+w("")
+if lat_tta:
+    w("As shipped (the model card's flip TTA: each face and its mirror in one batch), ms per face: "
+      + "; ".join(f"{ENGINE_NAMES.get(e, e)} " + ", ".join(
+          f"batch {x['batch']} {x['median_ms_per_face']:.2f}" for x in lat_tta if x.get("engine") == e)
+          for e in engines) + ".")
+    w("")
+w(f"The default engine (`--engine auto`) is **{ENGINE_NAMES[default_engine]}**"
+  + (" (its library installed by scripts/onnxruntime.sh)" if default_engine == "ort" else "") + ".")
 w("")
 
 w("## Training throughput (forward + backward + Adam, batch 64, random 48x48 inputs)")
@@ -242,7 +264,12 @@ if one:
     w(f"- ≥ 60 fps with one face on 2 cores: {one['ml']:.1f} fps (median): {mark(one['ml'] >= 60)}.")
 if lat_ml:
     b1 = next(x for x in lat_ml if x["batch"] == 1)
-    w(f"- Classifier ≤ 2 ms per face: {b1['median_ms_per_face']:.2f} ms at batch 1: {mark(b1['median_ms_per_face'] <= 2)}.")
+    w(f"- Classifier ≤ 2 ms per face: {b1['median_ms_per_face']:.2f} ms at batch 1 ({ENGINE_NAMES[default_engine]}, "
+      f"the default engine): {mark(b1['median_ms_per_face'] <= 2)}.")
+    pt1 = next((x for x in lat_t if x["batch"] == 1), None)
+    if pt1:
+        w(f"- Classifier below PyTorch's in the same run: {b1['median_ms_per_face']:.2f} vs "
+          f"{pt1['median_ms_per_face']:.2f} ms at batch 1: {mark(b1['median_ms_per_face'] < pt1['median_ms_per_face'])}.")
 if cold["moodlens"]:
     w(f"- Cold start < 0.5 s: {med(cold['moodlens']) / 1000:.2f} s: {mark(med(cold['moodlens']) < 500)}.")
 w("")
@@ -267,7 +294,7 @@ if one:
     if one["r1"] < 3:
         budget = (1000 / one["pe"]) / 3
         w(f"- 3x the peer on one face means at most {budget:.1f} ms per frame (the peer takes "
-          f"{1000 / one['pe']:.1f} ms); moodlens takes {tot:.1f} ms. The classifier (burn Flex at batch 1) is "
+          f"{1000 / one['pe']:.1f} ms); moodlens takes {tot:.1f} ms. The classifier ({ENGINE_NAMES[default_engine]} at batch 1) is "
           "the longer of the two overlapped halves.")
 if three:
     p3 = three["ml_runs"][0]["per_frame_ms"]
@@ -278,17 +305,14 @@ if three:
       "(see the classifier latency below against PyTorch's on the same network).")
 if lat_ml:
     b1 = next(x for x in lat_ml if x["batch"] == 1)
-    w(f"- Classifier latency: {b1['median_ms_per_face']:.2f} ms per face at batch 1 on burn Flex. "
-      "/work/shared/BURN-0.22.md measured the same net on an idle machine at 6.1-6.6 ms (Flex), 3.4-4.0 ms "
-      "(burn tch) and 2.7-2.9 ms (PyTorch) per image at batch 1, so <= 2 ms is out of reach of the burn backends "
-      "on these CPUs, even idle; the measured cause is the backend's convolution speed at batch 1 "
-      "(the network costs about 0.23 GFLOP per face).")
     pt1 = next((x for x in lat_t if x["batch"] == 1), None)
-    if pt1:
-        w(f"- Even PyTorch takes {pt1['median_ms_per_face']:.2f} ms per face at batch 1 for this network in this "
-          "run, so 2 ms per face needs a smaller network than the shipped one (which would cost accuracy) "
-          "rather than a faster backend; batched, moodlens reaches "
-          f"{next(x for x in lat_ml if x['batch'] == 8)['median_ms_per_face']:.2f} ms per face at batch 8.")
+    burn1 = next((x for x in lat_by.get("burn", []) if x["batch"] == 1), None)
+    w(f"- Classifier latency: {b1['median_ms_per_face']:.2f} ms per face at batch 1 on {ENGINE_NAMES[default_engine]}"
+      + (f" against {burn1['median_ms_per_face']:.2f} ms on burn Flex" if burn1 and default_engine != "burn" else "")
+      + (f" and PyTorch's {pt1['median_ms_per_face']:.2f} ms" if pt1 else "")
+      + " in this run. burn's Flex convolutions are the slow part at batch 1 (/work/shared/BURN-0.22.md: "
+      "6.1-6.6 ms idle, PyTorch 2.7-2.9 ms); the network costs about 0.23 GFLOP per face, so about 1.2-1.5 ms "
+      "on two AVX2 cores is the floor in fp32.")
 if not idle:
     w("- These numbers come from a machine whose 2 cores were shared with other work; on an idle machine "
       "absolute fps are higher.")

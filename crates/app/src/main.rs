@@ -68,6 +68,8 @@ enum Command {
         after_help = "Examples:\n  moodlens eval --data fer2013.csv.gz --split private-test --json\n  moodlens eval --data fer2013.csv.gz --weights runs/mine/best.bpk --confusion cm.png"
     )]
     Eval(learn::EvalArgs),
+    /// Export a model (the embedded one by default) to ONNX, for ONNX Runtime, onnxruntime-web or OpenCV DNN.
+    Export(learn::ExportArgs),
     /// End-to-end frames per second and per-stage times on a video.
     #[command(
         after_help = "Examples:\n  moodlens bench\n  moodlens bench --classifier --batch 1,8"
@@ -179,6 +181,7 @@ fn main() -> std::process::ExitCode {
         Command::Catalog(a) => run_catalog(&a, &mut stdout.lock()).map(|_| 0),
         Command::Train(a) => learn::train(a, &explicit).map(|_| 0),
         Command::Eval(a) => learn::eval(a).map(|_| 0),
+        Command::Export(a) => learn::export(a).map(|_| 0),
         Command::Serve(a) => moodlens_web::run_serve(a).map(|_| 0),
     };
     match result {

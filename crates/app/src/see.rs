@@ -3,6 +3,7 @@
 
 use anyhow::{Context, Result};
 use clap::Args;
+use moodlens_model::engine::EngineKind;
 use moodlens_model::nets::Arch;
 use moodlens_model::Classifier;
 use moodlens_recommend::cli::{session_summary, SummaryArgs};
@@ -25,6 +26,10 @@ pub struct ModelArgs {
     /// Classify each face once, without its mirror image (faster).
     #[arg(long, overrides_with = "tta")]
     pub no_tta: bool,
+    /// Inference engine: auto (ONNX Runtime when its library is installed, else burn), burn
+    /// (Flex), ort (ONNX Runtime; an error when its library is missing) or opencv (OpenCV DNN).
+    #[arg(long, default_value = "auto", value_name = "ENGINE")]
+    pub engine: EngineKind,
 }
 
 impl ModelArgs {
@@ -36,6 +41,7 @@ impl ModelArgs {
         if let Some(t) = self.tta_override() {
             c.tta = t;
         }
+        set_engine(&mut c, self.engine)?;
         Ok(c)
     }
 
@@ -49,6 +55,11 @@ impl ModelArgs {
             None
         }
     }
+}
+
+/// Puts `clf` on `engine` ([`moodlens_dnn::use_engine`]).
+pub fn set_engine(clf: &mut Classifier, engine: EngineKind) -> Result<()> {
+    moodlens_dnn::use_engine(clf, engine).with_context(|| format!("setting up the {engine} engine"))
 }
 
 #[derive(Args, Debug)]
@@ -83,7 +94,8 @@ pub struct BenchCmd {
     /// Only write the generated 640x480 video (--frames, --faces) to this file, then exit.
     #[arg(long, value_name = "FILE")]
     pub make_video: Option<PathBuf>,
-    /// Classifier latency per face instead (batch 1 and 8, or --batch).
+    /// Classifier latency per face instead (batch 1 and 8, or --batch), on every engine that
+    /// runs here (burn, ort, opencv) unless --engine names one.
     #[arg(long, conflicts_with = "train")]
     pub classifier: bool,
     /// Training throughput instead: forward + backward + Adam on random 48x48 inputs.
@@ -231,7 +243,7 @@ pub fn live(a: LiveCmd) -> Result<i32> {
 }
 
 pub fn bench(a: BenchCmd) -> Result<i32> {
-    use moodlens_model::bench::{classifier_latency, train_throughput};
+    use moodlens_model::bench::train_throughput;
     use std::io::Write;
     let mut out = std::io::stdout().lock();
     let data = moodlens_vision::testvideo::shared_data_dir();
@@ -261,34 +273,10 @@ pub fn bench(a: BenchCmd) -> Result<i32> {
         }
         return Ok(0);
     }
-    let clf = a.model.classifier()?;
     if a.classifier {
-        let batches = if a.batch.is_empty() {
-            vec![1, 8]
-        } else {
-            a.batch.clone()
-        };
-        let mut reports = Vec::new();
-        for b in batches {
-            reports.push(classifier_latency(&clf, b, a.iterations.unwrap_or(200))?);
-        }
-        if a.bench.json {
-            writeln!(out, "{}", serde_json::to_string_pretty(&reports)?)?;
-        } else {
-            for r in &reports {
-                writeln!(
-                    out,
-                    "classifier ({}): batch {}: {:.3} ms per call (p90 {:.3}), {:.3} ms per face",
-                    clf.source,
-                    r.batch,
-                    r.median_ms_per_call,
-                    r.p90_ms_per_call,
-                    r.median_ms_per_face
-                )?;
-            }
-        }
-        return Ok(0);
+        return bench_classifier(&a, &mut out);
     }
+    let clf = a.model.classifier()?;
     let mut args = a.bench.clone();
     let _tmp;
     if args.input.is_none() && a.faces != 1 {
@@ -302,6 +290,60 @@ pub fn bench(a: BenchCmd) -> Result<i32> {
         args.input = Some(p);
     }
     run_bench(&args, clf, &mut out)?;
+    Ok(0)
+}
+
+/// `bench --classifier`: latency per face at each batch size on every engine that runs here (or
+/// the one `--engine` forces), engines alternated per batch size so that they share the same
+/// machine conditions. An engine that cannot run (e.g. no ONNX Runtime library) is reported and
+/// skipped.
+fn bench_classifier(a: &BenchCmd, out: &mut dyn std::io::Write) -> Result<i32> {
+    use moodlens_model::bench::classifier_latency;
+    let batches = if a.batch.is_empty() {
+        vec![1, 8]
+    } else {
+        a.batch.clone()
+    };
+    let engines: Vec<EngineKind> = match a.model.engine {
+        EngineKind::Auto => vec![EngineKind::Burn, EngineKind::Ort, EngineKind::Opencv],
+        e => vec![e],
+    };
+    let mut base = a.model.classifier()?;
+    base.set_engine(EngineKind::Burn);
+    let mut clfs = Vec::new();
+    for e in engines {
+        let mut c = base.clone();
+        match set_engine(&mut c, e).and_then(|_| Ok(c.prepare()?)) {
+            Ok(_) => clfs.push((e, c)),
+            Err(err) if a.model.engine == EngineKind::Auto => {
+                eprintln!("engine {e} skipped: {err:#}")
+            }
+            Err(err) => return Err(err),
+        }
+    }
+    let mut reports = Vec::new();
+    for &b in &batches {
+        for (_, c) in &clfs {
+            reports.push(classifier_latency(c, b, a.iterations.unwrap_or(200))?);
+        }
+    }
+    if a.bench.json {
+        writeln!(out, "{}", serde_json::to_string_pretty(&reports)?)?;
+    } else {
+        for r in &reports {
+            writeln!(
+                out,
+                "classifier ({}, {}{}): batch {}: {:.3} ms per call (p90 {:.3}), {:.3} ms per face",
+                base.source,
+                r.engine,
+                if base.tta { ", flip TTA" } else { "" },
+                r.batch,
+                r.median_ms_per_call,
+                r.p90_ms_per_call,
+                r.median_ms_per_face
+            )?;
+        }
+    }
     Ok(0)
 }
 

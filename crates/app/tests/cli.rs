@@ -978,3 +978,93 @@ fn errors_are_said_once_briefly_and_without_colour_codes() {
     );
     assert!(err.len() < 600, "{} bytes: {err}", err.len());
 }
+
+#[test]
+fn export_onnx_writes_the_embedded_model_that_onnx_runtime_runs_like_burn() {
+    use moodlens_model::engine::OrtRunner;
+    use moodlens_model::onnx::PROBABILITIES_NAME;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("moodlens.onnx");
+    let out = run(bin().args(["export", "--onnx"]).arg(&path));
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("flip TTA"));
+    let bytes = std::fs::read(&path).unwrap();
+    let mut runner = OrtRunner::new(&bytes).expect("ONNX Runtime loads the file");
+    let face: Vec<u8> = (0..48 * 48).map(|i| ((i * 13) % 251) as u8).collect();
+    let px: Vec<f32> = face.iter().map(|&p| p as f32).collect();
+    let got = runner.run_output(&px, 1, PROBABILITIES_NAME).unwrap();
+    let mut burn = moodlens_model::Classifier::embedded().unwrap();
+    burn.set_engine(moodlens_model::engine::EngineKind::Burn);
+    burn.tta = false;
+    let want = burn.predict(&[&face]).unwrap();
+    for (a, b) in got.iter().zip(want[0].iter()) {
+        assert!((a - b).abs() < 1e-4, "{got:?} vs {want:?}");
+    }
+    // an unwritable destination is an error, not a panic
+    let out = run(bin().args(["export", "--onnx", "/nonexistent/dir/m.onnx"]));
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/dir"));
+}
+
+#[test]
+fn engines_agree_and_a_missing_onnx_runtime_is_explained() {
+    let photo = first_photo("happy");
+    let happy = |engine: &str, env: Option<(&str, &str)>| -> (bool, f64, String) {
+        let mut c = bin();
+        c.args(["detect", "--json", "--engine", engine]).arg(&photo);
+        if let Some((k, v)) = env {
+            c.env(k, v);
+        }
+        let out = c.output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr).to_string();
+        if !out.status.success() {
+            return (false, f64::NAN, err);
+        }
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let faces = detected_faces(&v);
+        (
+            true,
+            faces[0]["probabilities"]["happy"].as_f64().unwrap(),
+            err,
+        )
+    };
+    let (ok, burn, _) = happy("burn", None);
+    assert!(ok);
+    for engine in ["ort", "opencv", "auto"] {
+        let (ok, p, err) = happy(engine, None);
+        assert!(ok, "{engine}: {err}");
+        assert!((p - burn).abs() < 1e-4, "{engine}: {p} vs burn {burn}");
+    }
+    let missing = Some(("MOODLENS_ORT_LIB", "/nonexistent/libonnxruntime.so"));
+    let (ok, _, err) = happy("ort", missing);
+    assert!(!ok);
+    assert!(err.contains("scripts/onnxruntime.sh"), "{err}");
+    let (ok, p, err) = happy("auto", missing);
+    assert!(ok, "{err}");
+    assert!((p - burn).abs() < 1e-6);
+    assert!(err.contains("classifying with burn"), "{err}");
+}
+
+#[test]
+fn bench_classifier_times_every_engine_in_one_run() {
+    let out = run(bin().args([
+        "bench",
+        "--classifier",
+        "--json",
+        "--no-tta",
+        "--iterations",
+        "3",
+    ]));
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = v.as_array().unwrap();
+    for engine in ["burn", "ort", "opencv"] {
+        for batch in [1, 8] {
+            assert!(
+                rows.iter()
+                    .any(|r| r["engine"] == engine && r["batch"] == batch),
+                "{engine} batch {batch} missing: {v}"
+            );
+        }
+    }
+}

@@ -16,6 +16,8 @@ use std::time::Instant;
 /// Latency of [`Classifier::predict`] at one batch size.
 #[derive(Debug, Clone, Serialize)]
 pub struct LatencyReport {
+    /// The engine that ran the classifier (`burn`, `ort`, `opencv`).
+    pub engine: String,
     pub batch: usize,
     pub iterations: usize,
     /// Median wall time of one `predict` call, milliseconds.
@@ -52,6 +54,7 @@ pub fn classifier_latency(
     let q = |f: f64| ms[((ms.len() - 1) as f64 * f).round() as usize];
     let median = q(0.5);
     Ok(LatencyReport {
+        engine: clf.prepare()?.to_string(),
         batch,
         iterations: ms.len(),
         median_ms_per_call: median,

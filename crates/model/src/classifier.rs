@@ -1,13 +1,17 @@
 //! [`Classifier`]: inference on 48x48 gray face crops, with the shipped weights embedded in the
 //! binary (`weights/shipped.bpk`, see docs/MODEL.md) or weights from a file.
 
+use crate::augment::hflip;
 use crate::checkpoint::{self, CheckpointError};
+use crate::engine::{EngineError, EngineKind, OnnxRunner, OrtRunner};
 use crate::eval::predict_pixels;
 use crate::nets::{Arch, Net};
+use crate::onnx::{ExportOptions, OnnxError};
 use crate::{INPUT_SIZE, NUM_EMOTIONS};
 use burn::module::Module;
 use burn::tensor::Device;
 use std::path::Path;
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// Architecture of the embedded weights.
 pub const SHIPPED_ARCH: Arch = Arch::Compact;
@@ -117,11 +121,27 @@ pub enum ClassifierError {
     Weights(#[from] CheckpointError),
     #[error("{path}: not a usable model card ({reason})")]
     BadCard { path: String, reason: String },
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error("exporting the model to ONNX: {0}")]
+    Export(#[from] OnnxError),
+    #[error("the {0} engine is provided by the application (moodlens-vision); set it with Classifier::set_runner")]
+    ExternalEngine(EngineKind),
     #[error("face crop {index} has {len} bytes, expected {INPUT_SIZE}x{INPUT_SIZE} = {}", INPUT_SIZE * INPUT_SIZE)]
     BadCrop { index: usize, len: usize },
 }
 
-/// An emotion classifier in inference mode.
+/// The engine a classifier settled on (on its first prediction, or [`Classifier::prepare`]).
+#[derive(Debug, Clone)]
+enum Resolved {
+    Burn,
+    Runner(Arc<Mutex<Box<dyn OnnxRunner>>>),
+    Failed(EngineError),
+}
+
+/// An emotion classifier in inference mode. The network runs on the engine chosen with
+/// [`Classifier::set_engine`] (default [`EngineKind::Auto`]: ONNX Runtime when its library loads,
+/// else burn); the engine is set up lazily, once, on the first prediction, and shared by clones.
 #[derive(Debug, Clone)]
 pub struct Classifier {
     model: Net,
@@ -132,6 +152,8 @@ pub struct Classifier {
     pub tta: bool,
     /// Calibration temperature applied to the logits (from the model card).
     pub temperature: f32,
+    engine: EngineKind,
+    resolved: Arc<OnceLock<Resolved>>,
 }
 
 impl Classifier {
@@ -157,6 +179,8 @@ impl Classifier {
             source: "embedded".into(),
             tta: card.tta,
             temperature: card.temperature,
+            engine: EngineKind::default(),
+            resolved: Arc::default(),
         })
     }
 
@@ -172,6 +196,8 @@ impl Classifier {
             source: path.display().to_string(),
             tta: card.tta,
             temperature: card.temperature,
+            engine: EngineKind::default(),
+            resolved: Arc::default(),
         })
     }
 
@@ -185,6 +211,95 @@ impl Classifier {
             source: format!("untrained {arch}"),
             tta: false,
             temperature: 1.0,
+            engine: EngineKind::default(),
+            resolved: Arc::default(),
+        }
+    }
+
+    /// The engine asked for.
+    pub fn engine(&self) -> EngineKind {
+        self.engine
+    }
+
+    /// Chooses the engine (set up on the next prediction or [`Classifier::prepare`]).
+    /// [`EngineKind::Opencv`] needs [`Classifier::set_runner`] instead.
+    pub fn set_engine(&mut self, engine: EngineKind) {
+        self.engine = engine;
+        self.resolved = Arc::default();
+    }
+
+    /// Runs the network on `runner` (an engine implemented outside this crate, e.g. OpenCV DNN),
+    /// which must have been built from [`Classifier::to_onnx`].
+    pub fn set_runner(&mut self, engine: EngineKind, runner: Box<dyn OnnxRunner>) {
+        self.engine = engine;
+        let cell = OnceLock::new();
+        let _ = cell.set(Resolved::Runner(Arc::new(Mutex::new(runner))));
+        self.resolved = Arc::new(cell);
+    }
+
+    /// This classifier's network as an ONNX model ([`crate::onnx`]) with its temperature.
+    pub fn to_onnx(&self) -> Result<Vec<u8>, ClassifierError> {
+        self.to_onnx_with(false)
+    }
+
+    /// [`Classifier::to_onnx`], with `opencv46`: clamps in the form OpenCV 4.6's DNN reads
+    /// ([`ExportOptions::opencv46`]).
+    pub fn to_onnx_with(&self, opencv46: bool) -> Result<Vec<u8>, ClassifierError> {
+        Ok(crate::onnx::export(
+            &self.model,
+            &ExportOptions {
+                temperature: self.temperature,
+                tta: self.tta,
+                source: self.source.clone(),
+                opencv46,
+            },
+        )?)
+    }
+
+    fn resolve(&self) -> &Resolved {
+        self.resolved.get_or_init(|| {
+            let ort = || -> Result<Resolved, EngineError> {
+                let bytes = self.to_onnx().map_err(|e| EngineError::Runner {
+                    engine: "ort".into(),
+                    reason: e.to_string(),
+                })?;
+                let runner: Box<dyn OnnxRunner> = Box::new(OrtRunner::new(&bytes)?);
+                Ok(Resolved::Runner(Arc::new(Mutex::new(runner))))
+            };
+            match self.engine {
+                EngineKind::Burn => Resolved::Burn,
+                EngineKind::Ort => ort().unwrap_or_else(Resolved::Failed),
+                EngineKind::Auto => ort().unwrap_or_else(|e| {
+                    tracing::info!("classifying with burn: {e}");
+                    Resolved::Burn
+                }),
+                EngineKind::Opencv => Resolved::Failed(EngineError::Runner {
+                    engine: "opencv".into(),
+                    reason: ClassifierError::ExternalEngine(EngineKind::Opencv).to_string(),
+                }),
+            }
+        })
+    }
+
+    /// Starts setting up the engine on another thread (loading ONNX Runtime and creating its
+    /// session take tens of milliseconds), so that it overlaps with the caller's own start-up
+    /// (decoding, face detection); the first prediction waits for it if needed. Clones share it.
+    pub fn prepare_in_background(&self) {
+        let c = self.clone();
+        let _ = std::thread::Builder::new()
+            .name("moodlens-engine".into())
+            .spawn(move || {
+                let _ = c.prepare();
+            });
+    }
+
+    /// Sets up the engine now (else the first prediction does) and names the one in use (`burn`,
+    /// `ort`, `opencv`); an error when a forced engine cannot run.
+    pub fn prepare(&self) -> Result<&'static str, ClassifierError> {
+        match self.resolve() {
+            Resolved::Burn => Ok("burn"),
+            Resolved::Runner(r) => Ok(r.lock().map(|r| r.name()).unwrap_or("poisoned")),
+            Resolved::Failed(e) => Err(e.clone().into()),
         }
     }
 
@@ -203,14 +318,65 @@ impl Classifier {
         if faces.is_empty() {
             return Ok(Vec::new());
         }
-        Ok(predict_pixels(
-            &self.model,
-            faces,
-            64,
-            self.tta,
-            self.temperature,
-            &self.device,
-        ))
+        let runner = match self.resolve() {
+            Resolved::Burn => {
+                return Ok(predict_pixels(
+                    &self.model,
+                    faces,
+                    64,
+                    self.tta,
+                    self.temperature,
+                    &self.device,
+                ))
+            }
+            Resolved::Failed(e) => return Err(e.clone().into()),
+            Resolved::Runner(r) => r,
+        };
+        let mut runner = runner.lock().unwrap_or_else(|p| p.into_inner());
+        let inv_t = 1.0 / self.temperature.max(1e-3);
+        let px = INPUT_SIZE * INPUT_SIZE;
+        let mut out = Vec::with_capacity(faces.len());
+        for chunk in faces.chunks(64) {
+            // the same batch as predict_pixels: the faces, then their mirrors (TTA)
+            let copies = if self.tta { 2 } else { 1 };
+            let n = copies * chunk.len();
+            let mut data = Vec::with_capacity(n * px);
+            for f in chunk {
+                data.extend(f.iter().map(|&p| p as f32));
+            }
+            if self.tta {
+                for f in chunk {
+                    data.extend(hflip(f, INPUT_SIZE).iter().map(|&p| p as f32));
+                }
+            }
+            let logits = runner.logits(&data, n)?;
+            if logits.len() != n * NUM_EMOTIONS {
+                return Err(EngineError::BadOutput {
+                    engine: runner.name().into(),
+                    n,
+                    got: logits.len(),
+                    expected: n * NUM_EMOTIONS,
+                }
+                .into());
+            }
+            let probs: Vec<[f32; NUM_EMOTIONS]> = logits
+                .chunks(NUM_EMOTIONS)
+                .map(|l| softmax_row(l, inv_t))
+                .collect();
+            let (a, b) = probs.split_at(chunk.len());
+            if self.tta {
+                out.extend(a.iter().zip(b).map(|(x, y)| {
+                    let mut r = [0f32; NUM_EMOTIONS];
+                    for k in 0..NUM_EMOTIONS {
+                        r[k] = (x[k] + y[k]) / 2.0;
+                    }
+                    r
+                }));
+            } else {
+                out.extend_from_slice(a);
+            }
+        }
+        Ok(out)
     }
 
     /// The network (inference mode).
@@ -231,13 +397,32 @@ impl moodlens_common::EmotionClassifier for Classifier {
     }
 }
 
+/// `softmax(logits * inv_t)` as burn computes it (max subtracted).
+fn softmax_row(logits: &[f32], inv_t: f32) -> [f32; NUM_EMOTIONS] {
+    let mut r = [0f32; NUM_EMOTIONS];
+    for (o, &l) in r.iter_mut().zip(logits) {
+        *o = if inv_t == 1.0 { l } else { l * inv_t };
+    }
+    let m = r.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
+    let mut z = 0f32;
+    for v in r.iter_mut() {
+        *v = (*v - m).exp();
+        z += *v;
+    }
+    for v in r.iter_mut() {
+        *v /= z;
+    }
+    r
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn predicts_distributions_and_rejects_bad_crops() {
-        let c = Classifier::untrained(Arch::Compact, 1);
+        let mut c = Classifier::untrained(Arch::Compact, 1);
+        c.set_engine(EngineKind::Burn);
         let a = vec![100u8; 48 * 48];
         let b: Vec<u8> = (0..48 * 48).map(|i| (i % 256) as u8).collect();
         let p = c.predict(&[&a, &b]).unwrap();

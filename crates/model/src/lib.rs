@@ -12,12 +12,14 @@ pub mod bench;
 pub mod checkpoint;
 pub mod classifier;
 pub mod dataset;
+pub mod engine;
 pub mod eval;
 pub mod fer_csv;
 pub mod ferplus;
 pub mod folders;
 pub mod imagenet;
 pub mod nets;
+pub mod onnx;
 pub mod plot;
 pub mod train;
 

@@ -71,6 +71,10 @@ pub struct ServeArgs {
     /// Architecture of --weights.
     #[arg(long, default_value = "compact")]
     pub arch: Arch,
+    /// Classifier engine: auto (ONNX Runtime when its library is installed, else burn), burn,
+    /// ort or opencv (docs/ONNX.md).
+    #[arg(long, default_value = "auto", value_name = "ENGINE")]
+    pub engine: moodlens_model::engine::EngineKind,
     /// Images analysed at the same time (CPU-bound work runs on this many threads at most).
     #[arg(long, default_value_t = 2)]
     pub workers: usize,
@@ -98,6 +102,7 @@ impl Default for ServeArgs {
             offline: false,
             weights: None,
             arch: Arch::Compact,
+            engine: Default::default(),
             workers: 2,
             max_sessions: 8,
             max_upload_mib: 10,
@@ -166,10 +171,12 @@ pub struct AppState {
 impl AppState {
     /// State for `args`: loads the classifier and checks that the face detector can be created.
     pub fn new(args: &ServeArgs, limits: Limits) -> anyhow::Result<AppState> {
-        let classifier = match &args.weights {
+        let mut classifier = match &args.weights {
             Some(p) => Classifier::from_file(p, args.arch).context("loading weights")?,
             None => Classifier::embedded().context("loading the embedded model")?,
         };
+        moodlens_dnn::use_engine(&mut classifier, args.engine)
+            .with_context(|| format!("setting up the {} engine", args.engine))?;
         let detector_config = DetectorConfig::of(args.detector);
         let detector = detector_config
             .build()

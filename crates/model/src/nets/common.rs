@@ -13,8 +13,8 @@ use burn::tensor::{Device, Tensor};
 
 /// Side of the ImageNet-style networks' input (the original design's 96x96).
 pub const IMAGENET_INPUT: usize = 96;
-const IMAGENET_MEAN: [f32; 3] = [0.485, 0.456, 0.406];
-const IMAGENET_STD: [f32; 3] = [0.229, 0.224, 0.225];
+pub(crate) const IMAGENET_MEAN: [f32; 3] = [0.485, 0.456, 0.406];
+pub(crate) const IMAGENET_STD: [f32; 3] = [0.229, 0.224, 0.225];
 
 /// `[B,1,48,48]` FER-normalised gray → `[B,3,96,96]` RGB with pixels in 0–1 (gray replicated,
 /// bilinear upsampling), inside the graph so every network shares one data pipeline. Each backbone
@@ -158,8 +158,8 @@ pub struct InvertedBottleneck {
     pub se: Option<SqueezeExcite>,
     pub conv_pwl: Conv2d,
     pub bn3: BatchNorm,
-    residual: bool,
-    swish: bool,
+    pub(crate) residual: bool,
+    pub(crate) swish: bool,
 }
 
 impl InvertedBottleneck {
@@ -224,7 +224,7 @@ pub struct ImagenetBackbone {
     pub blocks: Vec<Vec<InvertedBottleneck>>,
     pub conv_head: Conv2d,
     pub bn2: BatchNorm,
-    swish: bool,
+    pub(crate) swish: bool,
     /// [`InputNorm::Symmetric`] when true, else [`InputNorm::ImagenetStats`].
     symmetric_input: bool,
 }

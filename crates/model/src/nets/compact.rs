@@ -35,8 +35,8 @@ impl Default for CompactConfig {
 /// 3x3 convolution (same padding, no bias: BatchNorm follows) + BatchNorm + ReLU.
 #[derive(Module, Debug)]
 pub struct ConvBnRelu {
-    conv: Conv2d,
-    bn: BatchNorm,
+    pub(crate) conv: Conv2d,
+    pub(crate) bn: BatchNorm,
 }
 
 impl ConvBnRelu {
@@ -57,18 +57,18 @@ impl ConvBnRelu {
 /// One stage: two [`ConvBnRelu`] then 2x2 max-pool.
 #[derive(Module, Debug)]
 pub struct Stage {
-    a: ConvBnRelu,
-    b: ConvBnRelu,
+    pub(crate) a: ConvBnRelu,
+    pub(crate) b: ConvBnRelu,
     pool: MaxPool2d,
 }
 
 /// The compact VGG-style network. Input `[B, 1, 48, 48]` normalised gray, output logits `[B, 7]`.
 #[derive(Module, Debug)]
 pub struct CompactNet {
-    stages: Vec<Stage>,
+    pub(crate) stages: Vec<Stage>,
     gap: AdaptiveAvgPool2d,
     dropout: Dropout,
-    head: Linear,
+    pub(crate) head: Linear,
 }
 
 impl CompactConfig {

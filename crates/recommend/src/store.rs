@@ -158,6 +158,22 @@ pub fn default_db_path() -> Option<PathBuf> {
     directories::ProjectDirs::from("", "", "moodlens").map(|d| d.data_dir().join("moodlens.db"))
 }
 
+/// Runs `f` again while SQLite answers "database is busy" without waiting (at most about 5 s).
+fn retry_busy<T>(mut f: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Result<T> {
+    let mut attempt = 0u64;
+    loop {
+        match f() {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy && attempt < 100 =>
+            {
+                std::thread::sleep(Duration::from_millis(20 + 5 * attempt));
+                attempt += 1;
+            }
+            r => return r,
+        }
+    }
+}
+
 pub(crate) fn now_secs() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -197,9 +213,12 @@ impl Store {
     fn init(&mut self) -> Result<()> {
         self.conn.busy_timeout(Duration::from_secs(5))?;
         if self.path.is_some() {
-            let mode: String = self
-                .conn
-                .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
+            // switching to WAL needs a moment alone with a new file; SQLite answers "busy" at
+            // once (without its busy handler) while another connection is creating it
+            let mode: String = retry_busy(|| {
+                self.conn
+                    .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
+            })?;
             tracing::debug!(journal_mode = %mode, "database opened");
         }
         self.conn

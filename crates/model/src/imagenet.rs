@@ -139,15 +139,21 @@ fn rename(key: &str, kind: Backbone) -> Option<String> {
     Some(key.to_string())
 }
 
-/// Read a timm safetensors file, tell its backbone, and return it re-encoded with this crate's
-/// names.
-pub fn read_timm(path: &Path) -> Result<(Backbone, Vec<u8>), ImagenetError> {
-    let name = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|source| ImagenetError::Io {
-        path: name.clone(),
+/// The bytes of a safetensors file.
+fn read_bytes(path: &Path) -> Result<Vec<u8>, ImagenetError> {
+    std::fs::read(path).map_err(|source| ImagenetError::Io {
+        path: path.display().to_string(),
         source,
-    })?;
-    let st = SafeTensors::deserialize(&bytes).map_err(|e| ImagenetError::Format {
+    })
+}
+
+/// Parses timm-named safetensors `bytes` (read from `path`) and tells their backbone.
+fn parse_timm<'a>(
+    bytes: &'a [u8],
+    path: &Path,
+) -> Result<(SafeTensors<'a>, Backbone), ImagenetError> {
+    let name = path.display().to_string();
+    let st = SafeTensors::deserialize(bytes).map_err(|e| ImagenetError::Format {
         path: name.clone(),
         msg: e.to_string(),
     })?;
@@ -166,6 +172,15 @@ pub fn read_timm(path: &Path) -> Result<(Backbone, Vec<u8>), ImagenetError> {
     } else {
         Backbone::MobileNetV2
     };
+    Ok((st, kind))
+}
+
+/// Read a timm safetensors file, tell its backbone, and return it re-encoded with this crate's
+/// names.
+pub fn read_timm(path: &Path) -> Result<(Backbone, Vec<u8>), ImagenetError> {
+    let name = path.display().to_string();
+    let bytes = read_bytes(path)?;
+    let (st, kind) = parse_timm(&bytes, path)?;
     let mut out: Vec<(String, TensorView)> = Vec::new();
     for (k, v) in st.tensors() {
         if let Some(nk) = rename(&k, kind) {
@@ -293,15 +308,9 @@ pub fn load_imagenet_net(
     device: &burn::tensor::Device,
 ) -> Result<ImagenetNet, ImagenetError> {
     let name = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|source| ImagenetError::Io {
-        path: name.clone(),
-        source,
-    })?;
-    let st = SafeTensors::deserialize(&bytes).map_err(|e| ImagenetError::Format {
-        path: name.clone(),
-        msg: e.to_string(),
-    })?;
-    let (kind, _) = read_timm(path)?;
+    // read and parsed once (not again through read_timm)
+    let bytes = read_bytes(path)?;
+    let (st, kind) = parse_timm(&bytes, path)?;
     let mut out: Vec<(String, TensorView)> = Vec::new();
     for (k, v) in st.tensors() {
         if let Some(rest) = k.strip_prefix("classifier.") {

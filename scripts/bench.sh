@@ -9,7 +9,7 @@
 #   LONG_MINUTES=2 ROUNDS=1 scripts/bench.sh   # quicker
 #
 # Env: PEER_VENV (default .peer-venv; created from PyPI when missing, PEER_FRESH=1 recreates it),
-#      TORCH_PY (python with torch; default: pip-installs torch CPU into the peer venv unless
+#      TORCH_PY (python with torch; default: pip-installs PyPI's torch into the peer venv unless
 #      /work/torchvenv exists), ROUNDS (alternating rounds per comparison, default 2),
 #      FRAMES (default 300), LONG_MINUTES (RSS video, default 10), THREADS (default 2),
 #      LONG_FRAMES (overrides the RSS video's frame count), NO_BUILD=1 (use target/release/moodlens),
@@ -48,7 +48,9 @@ PY=$PEER_VENV/bin/python
 if [ -z "${TORCH_PY:-}" ]; then
   if [ -x /work/torchvenv/bin/python ]; then TORCH_PY=/work/torchvenv/bin/python
   else
-    "$PY" -c "import torch" 2>/dev/null || "${NICE[@]}" "$PEER_VENV/bin/pip" install -q torch --index-url https://download.pytorch.org/whl/cpu
+    # PyPI's torch (its Linux wheel also brings CUDA libraries, unused here; only the package
+    # registry is reachable from these machines)
+    "$PY" -c "import torch" 2>/dev/null || "${NICE[@]}" "$PEER_VENV/bin/pip" install -q torch
     TORCH_PY=$PY
   fi
 fi

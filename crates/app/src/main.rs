@@ -1,15 +1,15 @@
-//! `moodlens`: reads facial expressions and recommends movies and music for the mood. A thin binary:
-//! each subcommand parses its options and calls the library crates:
-//! frame → faces (`moodlens-vision`) → emotions (`moodlens-model`) → mood (`moodlens-session`) →
-//! recommendations (`moodlens-recommend`).
+//! `moodlens`: reads facial expressions and recommends movies and music for the mood. A thin binary
+//! over the library crates: frame → faces (`moodlens-vision`) → emotions (`moodlens-model`) → mood
+//! (`moodlens-session`) → recommendations (`moodlens-recommend`); `moodlens-web` serves the page.
+//! Every command lives in `cmd/<command>.rs` with its options and its output; the libraries parse
+//! no flags and print nothing.
 
-mod learn;
-mod see;
+mod cmd;
 
 use clap::{Parser, Subcommand};
-use moodlens_recommend::cli::{
-    about, run_catalog, run_feedback, run_history, run_recommend, CatalogArgs, FeedbackArgs,
-    HistoryArgs, RecommendArgs,
+use cmd::{
+    bench, catalog, detect, eval, export, feedback, history, live, recommend, serve, train,
+    tune_crop,
 };
 
 #[derive(Parser)]
@@ -36,53 +36,56 @@ enum Command {
     #[command(
         after_help = "Examples:\n  moodlens detect photo.jpg\n  moodlens detect --json a.jpg b.jpg > faces.json\n  moodlens detect --csv - clip.mp4 --annotate out.avi"
     )]
-    Detect(see::DetectCmd),
+    Detect(detect::DetectArgs),
     /// Live session from the webcam (or a video file): boxes and top-3 per face, smoothed; mood at the end.
     #[command(
         after_help = "Examples:\n  moodlens live                       (webcam 0, window; q or Esc ends)\n  moodlens live --input clip.mp4 --headless --json > frames.jsonl"
     )]
-    Live(see::LiveCmd),
+    Live(live::LiveArgs),
     /// Movies and music for a mood (without --mood: choose from a list).
     #[command(
         after_help = "Examples:\n  moodlens recommend                  (choose a mood from a list)\n  moodlens recommend --mood sad --strategy uplift --json"
     )]
-    Recommend(RecommendArgs),
+    Recommend(recommend::RecommendArgs),
     /// Like or dislike a recommended item.
     #[command(after_help = "Example:\n  moodlens feedback \"Forrest Gump (1994)\" --like")]
-    Feedback(FeedbackArgs),
+    Feedback(feedback::FeedbackArgs),
     /// Mood over time from the local history.
     #[command(
         after_help = "Examples:\n  moodlens history --json | head -1\n  moodlens history --plot moods.png\n  moodlens history --export moods.csv"
     )]
-    History(HistoryArgs),
+    History(history::HistoryArgs),
     /// Import catalogs (MovieLens, TMDb CSV, Spotify CSV) into the local database.
     #[command(after_help = "Example:\n  moodlens catalog import movielens ~/data/ml-latest-small")]
-    Catalog(CatalogArgs),
+    Catalog(catalog::CatalogArgs),
     /// Train an emotion classifier on FER-2013 (Kaggle CSV or per-class folders).
     #[command(
         after_help = "Examples:\n  moodlens train --data fer2013.csv.gz --out runs/mine\n  moodlens train --out runs/mine --resume --epochs 30\n  moodlens train --arch seed-ensemble --init imagenet --data fer2013.csv.gz --out runs/seed"
     )]
-    Train(learn::TrainArgs),
+    Train(train::TrainArgs),
     /// Evaluate a model (the embedded one by default) on a FER-2013 split.
     #[command(
         after_help = "Examples:\n  moodlens eval --data fer2013.csv.gz --split private-test --json\n  moodlens eval --data fer2013.csv.gz --weights runs/mine/best.bpk --confusion cm.png"
     )]
-    Eval(learn::EvalArgs),
+    Eval(eval::EvalArgs),
     /// Export a model (the embedded one by default) to ONNX, for ONNX Runtime, onnxruntime-web or OpenCV DNN.
-    Export(learn::ExportArgs),
+    #[command(
+        after_help = "Examples:\n  moodlens export --onnx moodlens.onnx\n  moodlens export --onnx seed.onnx --arch seed-ensemble --weights runs/seed/best.bpk --opencv46"
+    )]
+    Export(export::ExportArgs),
     /// End-to-end frames per second and per-stage times on a video.
     #[command(
         after_help = "Examples:\n  moodlens bench\n  moodlens bench --classifier --batch 1,8"
     )]
-    Bench(see::BenchCmd),
+    Bench(bench::BenchArgs),
     /// Accuracy through the full detect path on labelled photos, per crop framing.
     #[command(after_help = "Example:\n  moodlens tune-crop --photos my-labelled-photos/")]
-    TuneCrop(see::TuneCropArgs),
+    TuneCrop(tune_crop::TuneCropArgs),
     /// The local web app (camera in the browser, uploads, recommendations, history) on 127.0.0.1.
     #[command(
         after_help = "Examples:\n  moodlens serve --open\n  moodlens serve --port 8080 --offline"
     )]
-    Serve(moodlens_web::ServeArgs),
+    Serve(serve::ServeArgs),
 }
 
 /// True when `e` (or anything in its chain) is a write to a closed pipe.
@@ -156,33 +159,33 @@ fn main() -> std::process::ExitCode {
         .init();
     moodlens_vision::quiet_opencv_logs();
     if cli.about {
-        print!("{}", about());
+        print!("{}", moodlens_recommend::ATTRIBUTION);
         return ExitCode::SUCCESS;
     }
     let Some(command) = cli.command else {
-        print!("{}", about());
+        print!("{}", moodlens_recommend::ATTRIBUTION);
         return ExitCode::SUCCESS;
     };
     let stdout = std::io::stdout();
     let result: anyhow::Result<i32> = match command {
-        Command::Detect(a) => see::detect(a),
-        Command::Live(a) => see::live(a),
-        Command::Bench(a) => see::bench(a),
-        Command::TuneCrop(a) => see::tune_crop(a),
-        Command::Recommend(a) => run_recommend(
+        Command::Detect(a) => detect::run(a),
+        Command::Live(a) => live::run(a),
+        Command::Bench(a) => bench::run(a),
+        Command::TuneCrop(a) => tune_crop::run(a),
+        Command::Recommend(a) => recommend::run(
             &a,
             &mut std::io::stdin().lock(),
             &mut stdout.lock(),
             &mut std::io::stderr(),
         )
         .map(|_| 0),
-        Command::Feedback(a) => run_feedback(&a, &mut stdout.lock()).map(|_| 0),
-        Command::History(a) => run_history(&a, &mut stdout.lock()).map(|_| 0),
-        Command::Catalog(a) => run_catalog(&a, &mut stdout.lock()).map(|_| 0),
-        Command::Train(a) => learn::train(a, &explicit).map(|_| 0),
-        Command::Eval(a) => learn::eval(a).map(|_| 0),
-        Command::Export(a) => learn::export(a).map(|_| 0),
-        Command::Serve(a) => moodlens_web::run_serve(a).map(|_| 0),
+        Command::Feedback(a) => feedback::run(&a, &mut stdout.lock()).map(|_| 0),
+        Command::History(a) => history::run(&a, &mut stdout.lock()).map(|_| 0),
+        Command::Catalog(a) => catalog::run(&a, &mut stdout.lock()).map(|_| 0),
+        Command::Train(a) => train::train(a, &explicit).map(|_| 0),
+        Command::Eval(a) => eval::eval(a).map(|_| 0),
+        Command::Export(a) => export::export(a).map(|_| 0),
+        Command::Serve(a) => serve::run(a),
     };
     match result {
         Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),

@@ -1068,3 +1068,46 @@ fn bench_classifier_times_every_engine_in_one_run() {
         }
     }
 }
+
+/// The windowed `live` path (highgui imshow + waitKey) on Qt's offscreen platform, so it runs on
+/// machines without a display; without any display it is a clear error that names --headless.
+#[test]
+fn live_window_shows_every_frame_offscreen_and_needs_a_display() {
+    let dir = tempfile::tempdir().unwrap();
+    let video = dir.path().join("v.avi");
+    let made = run(bin()
+        .args(["bench", "--make-video"])
+        .arg(&video)
+        .args(["--frames", "12"]));
+    assert!(made.status.success());
+    let out = run(bin()
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .env("QT_QPA_PLATFORM", "offscreen")
+        .args(["live", "--no-recommend", "--max-frames", "10", "--input"])
+        .arg(&video)
+        .arg("--annotate")
+        .arg(dir.path().join("out.avi"))
+        .arg("--db")
+        .arg(dir.path().join("m.db")));
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("session: 10 frames"),
+        "--max-frames stops the session: {text}"
+    );
+    assert!(text.contains("final mood"), "{text}");
+    assert!(dir.path().join("out.avi").is_file());
+    let out = run(bin()
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .env_remove("QT_QPA_PLATFORM")
+        .args(["live", "--no-recommend", "--input"])
+        .arg(&video));
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no display") && err.contains("--headless"),
+        "{err}"
+    );
+}

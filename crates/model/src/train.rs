@@ -49,6 +49,16 @@ impl std::str::FromStr for ClassWeighting {
     }
 }
 
+impl std::fmt::Display for ClassWeighting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Balanced => "balanced",
+            Self::Sqrt => "sqrt",
+            Self::None => "none",
+        })
+    }
+}
+
 /// Learning-rate schedule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -68,6 +78,15 @@ impl std::str::FromStr for Schedule {
             "one-cycle" | "onecycle" => Ok(Self::OneCycle),
             _ => Err(format!("unknown schedule '{s}' (constant, one-cycle)")),
         }
+    }
+}
+
+impl std::fmt::Display for Schedule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Constant => "constant",
+            Self::OneCycle => "one-cycle",
+        })
     }
 }
 

@@ -21,7 +21,7 @@ fn label(t: &RecItem) -> Option<MusicMood> {
     t.music_mood.as_deref().and_then(|m| m.parse().ok())
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut runs = 20u64;
     let mut db = None;
@@ -44,7 +44,7 @@ fn main() -> anyhow::Result<()> {
                 ));
                 i += 2;
             }
-            other => anyhow::bail!("unknown argument {other}"),
+            other => return Err(format!("unknown argument {other}").into()),
         }
         i += 1;
     }

@@ -38,8 +38,8 @@ pub enum RecommendError {
     Parse { service: &'static str, msg: String },
     #[error("{0}")]
     NotFound(String),
-    #[error("plot: {0}")]
-    Plot(String),
+    #[error("export: {0}")]
+    Export(String),
 }
 
 impl RecommendError {

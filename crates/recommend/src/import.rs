@@ -6,7 +6,6 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::File;
 use std::path::Path;
 
-use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
 use crate::catalog::{fix_mojibake, Film, Track};
@@ -83,34 +82,40 @@ fn open_csv(path: &Path) -> Result<(csv::Reader<File>, u64)> {
     Ok((rdr, len))
 }
 
-/// Open a CSV table whose header row must be readable: the reader, a progress bar over its bytes
-/// (hidden unless `show`) and its columns.
+/// How far an import got, file by file (the `catalog import` command draws a progress bar;
+/// [`Quiet`] ignores it).
+pub trait Progress {
+    /// Reading `name` (`total_bytes` long) starts.
+    fn start(&mut self, name: &str, total_bytes: u64);
+    /// `bytes` of the current file are read.
+    fn at(&mut self, bytes: u64);
+    /// The current file is done.
+    fn done(&mut self);
+}
+
+/// No progress reports.
+pub struct Quiet;
+
+impl Progress for Quiet {
+    fn start(&mut self, _name: &str, _total_bytes: u64) {}
+    fn at(&mut self, _bytes: u64) {}
+    fn done(&mut self) {}
+}
+
+/// Open a CSV table whose header row must be readable: the reader and its columns; `progress`
+/// hears that the file starts.
 fn open_table(
     path: &Path,
-    show: bool,
-    msg: &str,
-) -> Result<(csv::Reader<File>, ProgressBar, Columns)> {
+    progress: &mut dyn Progress,
+    name: &str,
+) -> Result<(csv::Reader<File>, Columns)> {
     let (mut rdr, len) = open_csv(path)?;
-    let pb = progress(len, show, msg);
+    progress.start(name, len);
     let headers = rdr.headers().cloned().map_err(|e| RecommendError::Import {
         path: path.to_path_buf(),
         msg: e.to_string(),
     })?;
-    Ok((rdr, pb, Columns::new(&headers)))
-}
-
-fn progress(len: u64, show: bool, msg: &str) -> ProgressBar {
-    if !show {
-        return ProgressBar::hidden();
-    }
-    let pb = ProgressBar::new(len);
-    pb.set_style(
-        ProgressStyle::with_template("{msg:>14} [{bar:30}] {bytes}/{total_bytes} {eta}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
-    );
-    pb.set_message(msg.to_string());
-    pb
+    Ok((rdr, Columns::new(&headers)))
 }
 
 /// Column indices by (case-insensitive) name; the first candidate present wins.
@@ -148,12 +153,12 @@ fn field(rec: &csv::StringRecord, i: usize) -> &str {
 
 /// Hand every readable row of `rdr` and its line number to `row`. An unreadable row is rejected
 /// ("unreadable row") and skipped; an I/O error ends the file. The progress bar follows the byte
-/// position every `progress_every` lines.
+/// position (to `progress`) every `progress_every` lines.
 fn for_each_row(
     rdr: &mut csv::Reader<File>,
     path: &Path,
     report: &mut ImportReport,
-    pb: &ProgressBar,
+    progress: &mut dyn Progress,
     progress_every: u64,
     mut row: impl FnMut(&csv::StringRecord, u64, &mut ImportReport),
 ) {
@@ -164,7 +169,7 @@ fn for_each_row(
             Ok(true) => {
                 let line = rec.position().map(|p| p.line()).unwrap_or(0);
                 if line.is_multiple_of(progress_every) {
-                    pb.set_position(rec.position().map(|p| p.byte()).unwrap_or(0));
+                    progress.at(rec.position().map(|p| p.byte()).unwrap_or(0));
                 }
                 row(&rec, line, report);
             }
@@ -177,7 +182,7 @@ fn for_each_row(
             }
         }
     }
-    pb.finish_and_clear();
+    progress.done();
 }
 
 /// Split a MovieLens title "Usual Suspects, The (1995)" into ("The Usual Suspects", Some(1995)).
@@ -218,7 +223,7 @@ pub fn split_movielens_title(raw: &str) -> (String, Option<i32>) {
 pub fn import_movielens(
     dir: &Path,
     store: &mut Store,
-    show_progress: bool,
+    progress: &mut dyn Progress,
 ) -> Result<ImportReport> {
     let mut report = ImportReport::new("movielens");
     let movies = dir.join("movies.csv");
@@ -245,7 +250,7 @@ pub fn import_movielens(
     let mut agg: HashMap<String, (f64, u64)> = HashMap::new();
     if ratings.exists() {
         let (mut rdr, len) = open_csv(&ratings)?;
-        let pb = progress(len, show_progress, "ratings.csv");
+        progress.start("ratings.csv", len);
         let cols = Columns::new(&rdr.headers().cloned().unwrap_or_default());
         let (mi, ri) = (
             cols.need(&ratings, &["movieid"])?,
@@ -255,7 +260,7 @@ pub fn import_movielens(
             &mut rdr,
             &ratings,
             &mut report,
-            &pb,
+            progress,
             4096,
             |rec, line, report| match field(rec, ri).parse::<f64>() {
                 Ok(r) if (0.0..=5.0).contains(&r) => {
@@ -267,7 +272,7 @@ pub fn import_movielens(
             },
         );
     }
-    let (mut rdr, pb, cols) = open_table(&movies, show_progress, "movies.csv")?;
+    let (mut rdr, cols) = open_table(&movies, progress, "movies.csv")?;
     let (mi, ti, gi) = (
         cols.need(&movies, &["movieid"])?,
         cols.need(&movies, &["title"])?,
@@ -278,7 +283,7 @@ pub fn import_movielens(
         &mut rdr,
         &movies,
         &mut report,
-        &pb,
+        progress,
         1,
         |rec, line, report| {
             let id = field(rec, mi);
@@ -327,10 +332,10 @@ pub fn import_movielens(
 pub fn import_tmdb_csv(
     file: &Path,
     store: &mut Store,
-    show_progress: bool,
+    progress: &mut dyn Progress,
 ) -> Result<ImportReport> {
     let mut report = ImportReport::new("tmdb-csv");
-    let (mut rdr, pb, cols) = open_table(file, show_progress, "tmdb csv")?;
+    let (mut rdr, cols) = open_table(file, progress, "tmdb csv")?;
     let idi = cols.need(file, &["id", "tmdb_id"])?;
     let ti = cols.need(file, &["title"])?;
     let gi = cols.need(file, &["genre", "genres"])?;
@@ -340,50 +345,57 @@ pub fn import_tmdb_csv(
     let adi = cols.find(&["adult"]);
     let mut films = Vec::new();
     let mut seen = HashSet::new();
-    for_each_row(&mut rdr, file, &mut report, &pb, 1, |rec, line, report| {
-        let Ok(id) = field(rec, idi).parse::<u64>() else {
-            report.reject(file, line, "id missing or not a number");
-            return;
-        };
-        let title = fix_mojibake(field(rec, ti));
-        if title.is_empty() {
-            report.reject(file, line, "empty title");
-            return;
-        }
-        if !seen.insert(id) {
-            report.reject(file, line, "duplicate id");
-            return;
-        }
-        let year = di
-            .map(|i| field(rec, i))
-            .and_then(|d| d.get(..4))
-            .and_then(|y| y.parse::<i32>().ok());
-        let rating = match vi.map(|i| field(rec, i)) {
-            None | Some("") => None,
-            Some(v) => match v.parse::<f64>() {
-                Ok(r) if (0.0..=10.0).contains(&r) => Some(r),
-                _ => {
-                    report.reject(file, line, "vote_average not a number in 0..10");
-                    return;
-                }
-            },
-        };
-        let votes = ci.and_then(|i| field(rec, i).parse::<u64>().ok());
-        let genres: Vec<u32> = field(rec, gi)
-            .split(',')
-            .filter_map(tmdb_genre_id)
-            .collect();
-        films.push(Film {
-            title,
-            year,
-            genres,
-            rating,
-            votes,
-            tmdb_id: Some(id),
-            source: "tmdb-csv".into(),
-            adult: adi.and_then(|i| parse_flag(field(rec, i))),
-        });
-    });
+    for_each_row(
+        &mut rdr,
+        file,
+        &mut report,
+        progress,
+        1,
+        |rec, line, report| {
+            let Ok(id) = field(rec, idi).parse::<u64>() else {
+                report.reject(file, line, "id missing or not a number");
+                return;
+            };
+            let title = fix_mojibake(field(rec, ti));
+            if title.is_empty() {
+                report.reject(file, line, "empty title");
+                return;
+            }
+            if !seen.insert(id) {
+                report.reject(file, line, "duplicate id");
+                return;
+            }
+            let year = di
+                .map(|i| field(rec, i))
+                .and_then(|d| d.get(..4))
+                .and_then(|y| y.parse::<i32>().ok());
+            let rating = match vi.map(|i| field(rec, i)) {
+                None | Some("") => None,
+                Some(v) => match v.parse::<f64>() {
+                    Ok(r) if (0.0..=10.0).contains(&r) => Some(r),
+                    _ => {
+                        report.reject(file, line, "vote_average not a number in 0..10");
+                        return;
+                    }
+                },
+            };
+            let votes = ci.and_then(|i| field(rec, i).parse::<u64>().ok());
+            let genres: Vec<u32> = field(rec, gi)
+                .split(',')
+                .filter_map(tmdb_genre_id)
+                .collect();
+            films.push(Film {
+                title,
+                year,
+                genres,
+                rating,
+                votes,
+                tmdb_id: Some(id),
+                source: "tmdb-csv".into(),
+                adult: adi.and_then(|i| parse_flag(field(rec, i))),
+            });
+        },
+    );
     report.imported = store.upsert_films(&films)?;
     Ok(report)
 }
@@ -406,10 +418,10 @@ fn is_spotify_id(s: &str) -> bool {
 pub fn import_spotify_csv(
     file: &Path,
     store: &mut Store,
-    show_progress: bool,
+    progress: &mut dyn Progress,
 ) -> Result<ImportReport> {
     let mut report = ImportReport::new("spotify-csv");
-    let (mut rdr, pb, cols) = open_table(file, show_progress, "spotify csv")?;
+    let (mut rdr, cols) = open_table(file, progress, "spotify csv")?;
     let idi = cols.need(file, &["track_id", "id"])?;
     let ni = cols.need(file, &["track_name", "name"])?;
     let ai = cols.need(file, &["track_artist", "artist_name", "artist", "artists"])?;
@@ -422,57 +434,64 @@ pub fn import_spotify_csv(
     }
     let mut tracks = Vec::new();
     let mut seen = HashSet::new();
-    for_each_row(&mut rdr, file, &mut report, &pb, 1, |rec, line, report| {
-        let id = field(rec, idi);
-        if !is_spotify_id(id) {
-            report.reject(file, line, "track id is not a 22-character Spotify id");
-            return;
-        }
-        let (name, artist) = (fix_mojibake(field(rec, ni)), fix_mojibake(field(rec, ai)));
-        if name.is_empty() || artist.is_empty() {
-            report.reject(file, line, "missing track or artist name");
-            return;
-        }
-        let mut v = [0.0f64; 7];
-        for k in 0..7 {
-            match field(rec, fi[k]).parse::<f64>() {
-                Ok(x) if x.is_finite() => v[k] = x,
-                _ => {
-                    let feature = AudioFeatures::NAMES[k];
-                    report.reject(file, line, format!("{feature} is not a number"));
-                    return;
+    for_each_row(
+        &mut rdr,
+        file,
+        &mut report,
+        progress,
+        1,
+        |rec, line, report| {
+            let id = field(rec, idi);
+            if !is_spotify_id(id) {
+                report.reject(file, line, "track id is not a 22-character Spotify id");
+                return;
+            }
+            let (name, artist) = (fix_mojibake(field(rec, ni)), fix_mojibake(field(rec, ai)));
+            if name.is_empty() || artist.is_empty() {
+                report.reject(file, line, "missing track or artist name");
+                return;
+            }
+            let mut v = [0.0f64; 7];
+            for k in 0..7 {
+                match field(rec, fi[k]).parse::<f64>() {
+                    Ok(x) if x.is_finite() => v[k] = x,
+                    _ => {
+                        let feature = AudioFeatures::NAMES[k];
+                        report.reject(file, line, format!("{feature} is not a number"));
+                        return;
+                    }
                 }
             }
-        }
-        if v[..5].iter().any(|x| !(0.0..=1.0).contains(x)) {
-            report.reject(file, line, "audio feature outside 0..1");
-            return;
-        }
-        if !seen.insert(id.to_string()) {
-            // the same track in several playlists: not an error, keep the first
-            return;
-        }
-        let genre = gi
-            .map(|i| field(rec, i))
-            .map(|g| g.trim_matches(|c| c == '[' || c == ']'))
-            .and_then(|g| g.split(',').next())
-            .map(|g| fix_mojibake(g.trim().trim_matches('\'').trim_matches('"')))
-            .filter(|g| !g.is_empty());
-        let popularity = pi
-            .and_then(|i| field(rec, i).parse::<f64>().ok())
-            .filter(|p| p.is_finite())
-            .map(|p| p.clamp(0.0, 100.0).round() as u32);
-        tracks.push(Track {
-            artist,
-            title: name,
-            spotify_id: Some(id.to_string()),
-            genre,
-            features: Some(AudioFeatures::from_array(v)),
-            source: "spotify-csv".into(),
-            popularity,
-            explicit: ei.and_then(|i| parse_flag(field(rec, i))),
-        });
-    });
+            if v[..5].iter().any(|x| !(0.0..=1.0).contains(x)) {
+                report.reject(file, line, "audio feature outside 0..1");
+                return;
+            }
+            if !seen.insert(id.to_string()) {
+                // the same track in several playlists: not an error, keep the first
+                return;
+            }
+            let genre = gi
+                .map(|i| field(rec, i))
+                .map(|g| g.trim_matches(|c| c == '[' || c == ']'))
+                .and_then(|g| g.split(',').next())
+                .map(|g| fix_mojibake(g.trim().trim_matches('\'').trim_matches('"')))
+                .filter(|g| !g.is_empty());
+            let popularity = pi
+                .and_then(|i| field(rec, i).parse::<f64>().ok())
+                .filter(|p| p.is_finite())
+                .map(|p| p.clamp(0.0, 100.0).round() as u32);
+            tracks.push(Track {
+                artist,
+                title: name,
+                spotify_id: Some(id.to_string()),
+                genre,
+                features: Some(AudioFeatures::from_array(v)),
+                source: "spotify-csv".into(),
+                popularity,
+                explicit: ei.and_then(|i| parse_flag(field(rec, i))),
+            });
+        },
+    );
     report.imported = store.upsert_tracks(&tracks)?;
     Ok(report)
 }
@@ -532,7 +551,7 @@ mod tests {
         writeln!(f, "5e6x5YRnMJIKvYpZxLqdpH,Fortunate Son,Creedence Clearwater Revival,0.43,0.75,0.64,0.06,0.29,-3.8,132,rock").unwrap();
         drop(f);
         let mut s = Store::open_in_memory().unwrap();
-        let r = import_spotify_csv(&p, &mut s, false).unwrap();
+        let r = import_spotify_csv(&p, &mut s, &mut Quiet).unwrap();
         assert_eq!(r.imported, 2, "{}", r.summary());
         assert_eq!(r.rejected, 4, "{}", r.summary());
         assert_eq!(r.examples[0].line, 3);
@@ -541,7 +560,7 @@ mod tests {
 
         let p2 = dir.path().join("m.csv");
         std::fs::write(&p2, "id,title,genre,vote_average,vote_count,release_date\n1,,Drama,7,100,2000-01-01\nx,T,Drama,7,100,2000\n5,Ok,\"Drama,Nonsense\",7.5,300,1999-05-01\n6,Bad,Drama,99,1,2000\n").unwrap();
-        let r = import_tmdb_csv(&p2, &mut s, false).unwrap();
+        let r = import_tmdb_csv(&p2, &mut s, &mut Quiet).unwrap();
         assert_eq!((r.imported, r.rejected), (1, 3), "{}", r.summary());
         let films = s.films().unwrap();
         assert_eq!(films[0].genres, vec![18]);
@@ -552,7 +571,7 @@ mod tests {
             2plbrEY59IikOBgBGLjaoe,Halo,BeyoncÃ©,0.5,0.6,0.5,0.3,0,-7.7,158,83,False\n\
             3AJwUDP919kvQ9QcozQPxg,X,Y,0.5,0.6,0.5,0.3,0,-7.7,158,12,True\n").unwrap();
         let mut s3 = Store::open_in_memory().unwrap();
-        import_spotify_csv(&p3, &mut s3, false).unwrap();
+        import_spotify_csv(&p3, &mut s3, &mut Quiet).unwrap();
         let mut ts = s3.tracks().unwrap();
         ts.sort_by_key(|t| t.title.clone());
         assert_eq!(ts[0].artist, "Beyoncé");
@@ -560,7 +579,7 @@ mod tests {
         assert_eq!((ts[1].popularity, ts[1].explicit), (Some(12), Some(true)));
         std::fs::write(&p2, "id,title,genre,vote_average,vote_count,release_date,adult\n7,Am\u{c3}\u{a9}lie,Comedy,7.9,9000,2001-04-25,false\n8,Adult,Drama,7,900,2000-01-01,true\n").unwrap();
         let mut s4 = Store::open_in_memory().unwrap();
-        import_tmdb_csv(&p2, &mut s4, false).unwrap();
+        import_tmdb_csv(&p2, &mut s4, &mut Quiet).unwrap();
         let mut fs = s4.films().unwrap();
         fs.sort_by_key(|f| f.tmdb_id);
         assert_eq!(fs[0].title, "Amélie");
@@ -569,7 +588,7 @@ mod tests {
         assert_eq!(parse_flag("maybe"), None);
         // a file without the needed columns is an error, not a panic
         std::fs::write(&p2, "a,b\n1,2\n").unwrap();
-        assert!(import_tmdb_csv(&p2, &mut s, false).is_err());
-        assert!(import_tmdb_csv(&dir.path().join("missing.csv"), &mut s, false).is_err());
+        assert!(import_tmdb_csv(&p2, &mut s, &mut Quiet).is_err());
+        assert!(import_tmdb_csv(&dir.path().join("missing.csv"), &mut s, &mut Quiet).is_err());
     }
 }

@@ -11,19 +11,21 @@
 //! - [`store`]: SQLite history, feedback and imported catalogs.
 //! - [`engine`]: lists that keep the rules, for one person or a group (average or least misery),
 //!   with reasons, feedback, stable lists within a session, shuffle and no-repeat across sessions.
-//! - [`service`]: the [`Recommender`], built once (config, live clients, store) and shared by the
-//!   CLI and the web app; an [`Ask`] per request.
-//! - [`cli`]: clap argument types and the functions behind `recommend`, `feedback`, `history`,
-//!   `catalog import`, and the attribution text.
+//! - [`service`]: the [`Recommender`], built once from a [`ServiceConfig`] (config, live clients,
+//!   store) and shared by the CLI and the web app; an [`Ask`] per request.
+//! - [`export`]: the history as a JSON or CSV file.
+//! - [`ATTRIBUTION`]: the data sources' credits.
+//!
+//! It parses no flags and prints nothing: the `moodlens` binary owns the commands and their output.
 //!
 //! Must not depend on the NN stack (moodlens-model) nor on vision/OpenCV: only moodlens-common and
 //! moodlens-session (the mood the recommender takes whole, [`mood::SessionMood`]).
 
 pub mod catalog;
-pub mod cli;
 pub mod config;
 pub mod engine;
 pub mod error;
+pub mod export;
 pub mod import;
 pub mod live;
 pub mod mood;
@@ -36,8 +38,25 @@ pub use config::Config;
 pub use engine::{group_mood, recommend, Aggregation, Live, RecItem, Recommendations, Request};
 pub use error::{RecommendError, Result};
 pub use mood::{Mood, Strategy, Va};
-pub use service::{Ask, Recommender};
+pub use service::{Ask, Recommender, ServiceConfig};
 pub use store::Store;
+
+/// Attribution for every data source, as their terms require (`moodlens --about`, the README).
+pub const ATTRIBUTION: &str = concat!(
+        "moodlens ", env!("CARGO_PKG_VERSION"), " — recommendations from facial emotion\n",
+        "\n",
+        "Data sources and attribution:\n",
+        "- This product uses the TMDB API but is not endorsed or certified by TMDB. Film ids, titles,\n",
+        "  genres and ratings in the embedded catalog come from TMDb (The Movie Database).\n",
+        "- MovieLens: F. Maxwell Harper and Joseph A. Konstan. 2015. The MovieLens Datasets: History\n",
+        "  and Context. ACM TiiS 5, 4, Article 19. Data by GroupLens Research (grouplens.org), used\n",
+        "  for research and non-commercial purposes under its terms.\n",
+        "- Music data (track ids, names, audio features) from Spotify's Web API via public track\n",
+        "  tables (Spotify high/low popularity playlists, year-end playlists 2000-2022, and the\n",
+        "  data_moods mood-labelled set); Spotify is a trademark of Spotify AB. Live search uses the\n",
+        "  Spotify Web API.\n",
+        "- Mood model: J. A. Russell (1980), A circumplex model of affect, JPSP 39(6).\n",
+);
 
 #[cfg(test)]
 mod boundary {

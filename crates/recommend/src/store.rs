@@ -158,6 +158,13 @@ pub fn default_db_path() -> Option<PathBuf> {
     directories::ProjectDirs::from("", "", "moodlens").map(|d| d.data_dir().join("moodlens.db"))
 }
 
+/// "2026-11-24 18:30" (UTC) for unix seconds.
+pub fn format_time(secs: i64) -> String {
+    chrono::DateTime::from_timestamp(secs, 0)
+        .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_else(|| format!("@{secs}"))
+}
+
 /// Runs `f` again while SQLite answers "database is busy" without waiting (at most about 5 s).
 fn retry_busy<T>(mut f: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Result<T> {
     let mut attempt = 0u64;
@@ -397,7 +404,7 @@ impl Store {
             out.push(SessionRecord {
                 id,
                 time,
-                time_utc: crate::cli::format_time(time),
+                time_utc: format_time(time),
                 source,
                 mood,
                 probabilities,
@@ -443,7 +450,7 @@ impl Store {
             if let Some(mut rec) = self.rows_where("id = ?1", [last])?.into_iter().next() {
                 rec.id = first;
                 rec.time = time;
-                rec.time_utc = crate::cli::format_time(time);
+                rec.time_utc = format_time(time);
                 out.push(rec);
             }
         }

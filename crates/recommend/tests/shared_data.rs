@@ -10,7 +10,7 @@ use moodlens_common::Emotion;
 use moodlens_recommend::catalog::{embedded_films, embedded_tracks, normalize_title};
 use moodlens_recommend::engine::{recommend, Live, Request};
 use moodlens_recommend::import::{
-    import_movielens, import_spotify_csv, import_tmdb_csv, split_movielens_title,
+    import_movielens, import_spotify_csv, import_tmdb_csv, split_movielens_title, Quiet,
 };
 use moodlens_recommend::mood::{
     cross_validated_agreement, AudioFeatures, MusicMood, MusicPrototypes,
@@ -36,11 +36,11 @@ fn catalogs() -> PathBuf {
 fn import_all(path: &Path) -> Store {
     let d = catalogs();
     let mut store = Store::open(path).unwrap();
-    import_movielens(&d.join("movielens-small"), &mut store, false).unwrap();
+    import_movielens(&d.join("movielens-small"), &mut store, &mut Quiet).unwrap();
     import_tmdb_csv(
         &d.join("tmdb-top10k/top10K-TMDB-movies.csv"),
         &mut store,
-        false,
+        &mut Quiet,
     )
     .unwrap();
     for f in [
@@ -49,7 +49,7 @@ fn import_all(path: &Path) -> Store {
         "playlist_2010to2022.csv",
         "data_moods.csv",
     ] {
-        import_spotify_csv(&d.join("spotify").join(f), &mut store, false).unwrap();
+        import_spotify_csv(&d.join("spotify").join(f), &mut store, &mut Quiet).unwrap();
     }
     store
 }
@@ -374,7 +374,7 @@ fn importing_each_shared_table_feeds_recommendations() {
     let tmp = tempfile::tempdir().unwrap();
     let mut store = Store::open(&tmp.path().join("import.db")).unwrap();
 
-    let r = import_movielens(&d.join("movielens-small"), &mut store, false).unwrap();
+    let r = import_movielens(&d.join("movielens-small"), &mut store, &mut Quiet).unwrap();
     assert_eq!(r.imported, 9742, "{}", r.summary());
     assert_eq!(r.rejected, 0, "{}", r.summary());
     let films = store.films().unwrap();
@@ -389,7 +389,7 @@ fn importing_each_shared_table_feeds_recommendations() {
     let r = import_tmdb_csv(
         &d.join("tmdb-top10k/top10K-TMDB-movies.csv"),
         &mut store,
-        false,
+        &mut Quiet,
     )
     .unwrap();
     assert!(r.imported >= 9900, "{}", r.summary());
@@ -403,7 +403,7 @@ fn importing_each_shared_table_feeds_recommendations() {
         "playlist_2010to2022.csv",
         "data_moods.csv",
     ] {
-        let r = import_spotify_csv(&d.join("spotify").join(f), &mut store, false).unwrap();
+        let r = import_spotify_csv(&d.join("spotify").join(f), &mut store, &mut Quiet).unwrap();
         println!("{f}: {}", r.summary());
         assert!(r.imported > 600, "{f}: {}", r.summary());
         tracks += r.imported;

@@ -2,17 +2,11 @@
 //! model: the classifier here returns uniform probabilities and costs nothing, so the "classify"
 //! column is NOT the model's time. `moodlens bench` in the app measures the real thing.
 //!
-//! `cargo run --release -p moodlens-vision --example bench_vision [-- --frames 300 --detect-width 320]`
+//! `cargo run --release -p moodlens-vision --example bench_vision [-- FRAMES]`
+//! (`OPENCV_THREADS=n` pins OpenCV's thread pool for comparisons.)
 
-use clap::Parser;
-use moodlens_vision::cli::{run_bench, BenchArgs};
-use moodlens_vision::EmotionClassifier;
-
-#[derive(Parser)]
-struct Cli {
-    #[command(flatten)]
-    bench: BenchArgs,
-}
+use moodlens_vision::testvideo::{make_bench_video, shared_data_dir};
+use moodlens_vision::{run, EmotionClassifier, VisionConfig};
 
 /// Not a model: uniform probabilities, to time everything around the classifier.
 struct UniformNoModel;
@@ -24,15 +18,26 @@ impl EmotionClassifier for UniformNoModel {
     }
 }
 
-fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
-    // `OPENCV_THREADS=n` pins OpenCV's thread pool (for comparisons).
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let frames: usize = std::env::args()
+        .nth(1)
+        .map(|s| s.parse())
+        .transpose()?
+        .unwrap_or(300);
     if let Some(n) = std::env::var("OPENCV_THREADS")
         .ok()
         .and_then(|v| v.parse().ok())
     {
         moodlens_vision::opencv::core::set_num_threads(n)?;
     }
-    run_bench(&cli.bench, UniformNoModel, &mut std::io::stdout())?;
+    let dir = std::env::temp_dir().join(format!("moodlens-bench-vision-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let video = dir.join("one.avi");
+    make_bench_video(&video, frames, &shared_data_dir())?;
+    let cfg = VisionConfig::default();
+    let mut pipeline = cfg.pipeline(UniformNoModel)?;
+    let r = run::bench_video(&mut pipeline, &video, cfg.limits);
+    let _ = std::fs::remove_dir_all(&dir);
+    println!("{}", serde_json::to_string_pretty(&r?)?);
     Ok(())
 }

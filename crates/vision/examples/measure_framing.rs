@@ -25,7 +25,7 @@ fn quart(v: &mut [f64]) -> (f64, f64) {
     (v[v.len() / 4], v[3 * v.len() / 4])
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> Result<(), Box<dyn std::error::Error>> {
     let limit: usize = std::env::args()
         .nth(1)
         .and_then(|s| s.parse().ok())

@@ -107,6 +107,61 @@ fn bounce(v: i32, max: i32) -> i32 {
     }
 }
 
+/// Builds the default benchmark video: 640x480, `frames` frames at 30 fps, one realfaces photo
+/// (pasted at 240x240) drifting across a plain background.
+pub fn make_bench_video(out: &Path, frames: usize, data: &Path) -> Result<()> {
+    make_bench_video_faces(out, frames, 1, data)
+}
+
+/// Like [`make_bench_video`] with `faces` (1 to 3) faces: the first as there, the others smaller
+/// (160x160) photos of other people drifting in other directions (they may cross).
+pub fn make_bench_video_faces(out: &Path, frames: usize, faces: usize, data: &Path) -> Result<()> {
+    let mut actors = vec![Actor {
+        photo: first_file(&data.join("realfaces/happy"))?,
+        side: 240,
+        start: (40, 100),
+        velocity: (3, 1),
+        brightness: 0.0,
+        from: 0,
+        until: usize::MAX,
+    }];
+    let others = [
+        ("neutral", (440, 20), (-2, 1)),
+        ("surprise", (300, 300), (2, -1)),
+    ];
+    for (class, start, velocity) in others.iter().take(faces.clamp(1, 3) - 1) {
+        actors.push(Actor {
+            photo: first_file(&data.join("realfaces").join(class))?,
+            side: 160,
+            start: *start,
+            velocity: *velocity,
+            brightness: 0.0,
+            from: 0,
+            until: usize::MAX,
+        });
+    }
+    compose_video(out, (640, 480), 30.0, frames, &actors)?;
+    Ok(())
+}
+
+fn first_file(dir: &Path) -> Result<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| VisionError::Unreadable {
+            path: dir.to_path_buf(),
+            reason: format!("{e} (set MOODLENS_DATA to the shared data folder)"),
+        })?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file())
+        .collect();
+    files.sort();
+    files
+        .into_iter()
+        .next()
+        .ok_or_else(|| VisionError::NotFound {
+            path: dir.to_path_buf(),
+        })
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

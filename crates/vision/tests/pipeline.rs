@@ -8,40 +8,70 @@
 //! (one actor is pasted brightened, the other darkened).
 
 use moodlens_session::{iou, Emotion, NUM_EMOTIONS};
-use moodlens_vision::cli::{
-    run_bench, run_detect, run_live, BenchArgs, DetectArgs, LiveArgs, PipelineArgs,
-};
 use moodlens_vision::detect::{FaceDetector, HaarConfig, HaarDetector};
 use moodlens_vision::opencv::core::{self, Mat, Rect, Scalar, Size, CV_8UC3};
 use moodlens_vision::opencv::imgproc;
 use moodlens_vision::opencv::prelude::*;
+use moodlens_vision::run::{bench_video, detect_input, live_session, Annotate, Flow};
 use moodlens_vision::source::{load_image, ImageLimits};
+use moodlens_vision::source::{Input, Pace};
+use moodlens_vision::testvideo::make_bench_video;
 use moodlens_vision::testvideo::{compose_video, Actor};
 use moodlens_vision::{BBox, EmotionClassifier, VisionError};
+use moodlens_vision::{DetectOutcome, LiveFrameLine, LiveOutcome, VisionConfig};
 use std::path::{Path, PathBuf};
 
 fn data_dir() -> PathBuf {
     moodlens_common::require_shared_data(&["realfaces"])
 }
 
-/// `LiveArgs` as the tests use them: no frame cap, no annotation, summary printed, default pipeline.
-fn live_args(
-    camera: i32,
-    input: Option<PathBuf>,
-    headless: bool,
-    realtime: bool,
-    json: bool,
-) -> LiveArgs {
-    LiveArgs {
-        camera,
-        input,
-        headless,
-        realtime,
-        json,
-        max_frames: None,
-        annotate: None,
-        print_summary: true,
-        pipeline: PipelineArgs::default(),
+/// A live session over `input` with the default settings: the number of frames `on_frame` saw and
+/// the outcome.
+fn live(
+    input: Input,
+    pace: Pace,
+    clf: impl EmotionClassifier,
+    mut on_frame: impl FnMut(&moodlens_vision::FrameResult),
+) -> Result<LiveOutcome, VisionError> {
+    let cfg = VisionConfig::default();
+    let mut pipeline = cfg.pipeline(clf)?;
+    live_session(
+        &mut pipeline,
+        &input,
+        pace,
+        cfg.limits,
+        None,
+        false,
+        None,
+        &mut |_, r| {
+            on_frame(r);
+            Ok(Flow::Continue)
+        },
+    )
+}
+
+/// Every input through `detect_input` as `moodlens detect` runs them (a fresh session each,
+/// every frame scanned whole).
+fn detect_all(
+    inputs: Vec<PathBuf>,
+    cfg: VisionConfig,
+    clf: impl EmotionClassifier,
+    annotate: Option<Annotate>,
+) -> DetectOutcome {
+    let mut pipeline = cfg.pipeline(clf).unwrap().with_full_scan_every(1);
+    DetectOutcome {
+        inputs: inputs
+            .iter()
+            .map(|p| {
+                detect_input(
+                    p,
+                    &mut pipeline,
+                    cfg.limits,
+                    annotate.as_ref(),
+                    &mut |_, _| Ok(()),
+                )
+            })
+            .collect(),
     }
 }
 
@@ -174,16 +204,17 @@ fn rect_box(r: &Rect) -> BBox {
 fn video_of_real_faces_gives_counts_identities_and_final_mood() {
     let dir = tempfile::tempdir().unwrap();
     let (video, truth) = two_face_video(dir.path());
-    let args = DetectArgs {
-        inputs: vec![video.clone()],
-        json: true,
-        csv: None,
-        annotate: Some(dir.path().join("annotated.avi")),
-        pipeline: PipelineArgs::default(),
-    };
     let mut clf = MeanBrightnessTestClassifier::new();
-    let mut out = Vec::new();
-    let outcome = run_detect(&args, &mut clf, &mut out).unwrap();
+    let annotate = Annotate {
+        target: dir.path().join("annotated.avi"),
+        landmarks: false,
+    };
+    let outcome = detect_all(
+        vec![video.clone()],
+        VisionConfig::default(),
+        &mut clf,
+        Some(annotate),
+    );
     assert_eq!(outcome.exit_code(), 0);
     let rep = &outcome.inputs[0];
     assert_eq!(rep.kind, Some("video"));
@@ -251,8 +282,8 @@ fn video_of_real_faces_gives_counts_identities_and_final_mood() {
     let track = |id: u32| s.tracks.iter().find(|t| t.track_id == id).unwrap();
     assert_eq!(track(ids[0][0]).mood, Some(Emotion::Happy));
     assert_eq!(track(ids[1][0]).mood, Some(Emotion::Sad));
-    // JSON went to the output, parseable.
-    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    // The JSON shape of `detect --json`.
+    let v = serde_json::to_value(&outcome).unwrap();
     assert_eq!(v["inputs"][0]["summary"]["final_mood"], "happy");
     assert_eq!(v["inputs"][0]["frames"].as_array().unwrap().len(), FRAMES);
     // The annotated video has every frame.
@@ -271,12 +302,18 @@ fn video_of_real_faces_gives_counts_identities_and_final_mood() {
 }
 
 #[test]
-fn live_headless_processes_every_frame_and_prints_a_summary() {
+fn a_live_session_processes_every_frame_and_ends_with_a_summary() {
     let dir = tempfile::tempdir().unwrap();
     let (video, _) = two_face_video(dir.path());
-    let args = live_args(0, Some(video), true, false, false);
-    let mut out = Vec::new();
-    let o = run_live(&args, MeanBrightnessTestClassifier::new(), &mut out).unwrap();
+    let mut seen = 0;
+    let o = live(
+        Input::File(video),
+        Pace::AsFastAsPossible,
+        MeanBrightnessTestClassifier::new(),
+        |_| seen += 1,
+    )
+    .unwrap();
+    assert_eq!(seen, FRAMES, "every frame reaches the caller");
     assert_eq!(o.frames, FRAMES as u64);
     assert_eq!(o.dropped, 0);
     // Live mode scans around tracked faces between full scans: same two identities, B found
@@ -287,25 +324,22 @@ fn live_headless_processes_every_frame_and_prints_a_summary() {
         (80..=90).contains(&obs),
         "{obs} face observations (60 + 30 expected)"
     );
-    let text = String::from_utf8(out).unwrap();
-    assert_eq!(
-        text.lines().filter(|l| l.starts_with("frame ")).count(),
-        FRAMES
-    );
-    assert!(text.contains("final mood: happy"), "{text}");
+    assert_eq!(o.summary.final_mood, Some(Emotion::Happy));
 }
 
 #[test]
 fn realtime_pace_drops_frames_instead_of_queueing_them() {
     let dir = tempfile::tempdir().unwrap();
     let (video, _) = two_face_video(dir.path());
-    let args = live_args(0, Some(video), true, true, true);
     // 25 fps video, ~100 ms per classified frame: processing cannot keep up.
     let mut clf = MeanBrightnessTestClassifier::new();
     clf.delay = std::time::Duration::from_millis(100);
-    let mut out = Vec::new();
+    let mut lines = Vec::new();
     let t0 = std::time::Instant::now();
-    let o = run_live(&args, &mut clf, &mut out).unwrap();
+    let o = live(Input::File(video), Pace::Realtime, &mut clf, |r| {
+        lines.push(serde_json::to_string(&LiveFrameLine::from_result(r)).unwrap())
+    })
+    .unwrap();
     let secs = t0.elapsed().as_secs_f64();
     assert!(o.dropped > 0, "no frame dropped");
     assert_eq!(
@@ -315,11 +349,10 @@ fn realtime_pace_drops_frames_instead_of_queueing_them() {
     );
     // Not queued: the session takes about the video's duration (2.4 s), not 60 x 100 ms.
     assert!(secs < 4.5, "took {secs:.1} s");
-    let text = String::from_utf8(out).unwrap();
-    let first: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    let first: serde_json::Value = serde_json::from_str(&lines[0]).unwrap();
     assert!(first["faces"].is_array());
-    let with_face: serde_json::Value = text
-        .lines()
+    let with_face: serde_json::Value = lines
+        .iter()
         .filter(|l| l.starts_with('{') && l.contains("track_id"))
         .map(|l| serde_json::from_str(l).unwrap())
         .next()
@@ -329,24 +362,13 @@ fn realtime_pace_drops_frames_instead_of_queueing_them() {
     assert_eq!(f["top3"].as_array().unwrap().len(), 3);
 }
 
-fn detect_json(inputs: Vec<PathBuf>) -> (moodlens_vision::cli::DetectOutcome, serde_json::Value) {
-    detect_json_with(inputs, PipelineArgs::default())
+fn detect_json(inputs: Vec<PathBuf>) -> (DetectOutcome, serde_json::Value) {
+    detect_json_with(inputs, VisionConfig::default())
 }
 
-fn detect_json_with(
-    inputs: Vec<PathBuf>,
-    pipeline: PipelineArgs,
-) -> (moodlens_vision::cli::DetectOutcome, serde_json::Value) {
-    let args = DetectArgs {
-        inputs,
-        json: true,
-        csv: None,
-        annotate: None,
-        pipeline,
-    };
-    let mut out = Vec::new();
-    let o = run_detect(&args, MeanBrightnessTestClassifier::new(), &mut out).unwrap();
-    let v = serde_json::from_slice(&out).unwrap();
+fn detect_json_with(inputs: Vec<PathBuf>, cfg: VisionConfig) -> (DetectOutcome, serde_json::Value) {
+    let o = detect_all(inputs, cfg, MeanBrightnessTestClassifier::new(), None);
+    let v = serde_json::to_value(&o).unwrap();
     (o, v)
 }
 
@@ -391,9 +413,9 @@ fn a_photo_without_a_face_gives_zero_faces_and_success() {
     core::flip(&img, &mut flipped, 0).unwrap();
     let path = dir.path().join("upside_down.png");
     moodlens_vision::opencv::imgcodecs::imwrite_def(path.to_str().unwrap(), &flipped).unwrap();
-    let haar = PipelineArgs {
-        detector: moodlens_vision::DetectorKind::Haar,
-        ..PipelineArgs::default()
+    let haar = VisionConfig {
+        detector: moodlens_vision::detect::DetectorConfig::of(moodlens_vision::DetectorKind::Haar),
+        ..VisionConfig::default()
     };
     let (o, v) = detect_json_with(vec![path], haar);
     assert_eq!(o.exit_code(), 0);
@@ -462,20 +484,15 @@ fn images_above_the_size_limit_are_refused() {
 fn bench_reports_fps_and_stage_times_on_a_one_face_video() {
     let dir = tempfile::tempdir().unwrap();
     let video = dir.path().join("bench.avi");
-    moodlens_vision::cli::make_bench_video(&video, 60, &data_dir()).unwrap();
-    let args = BenchArgs {
-        input: Some(video),
-        frames: 60,
-        json: true,
-        pipeline: PipelineArgs::default(),
-    };
-    let mut out = Vec::new();
-    let r = run_bench(&args, MeanBrightnessTestClassifier::new(), &mut out).unwrap();
+    make_bench_video(&video, 60, &data_dir()).unwrap();
+    let cfg = VisionConfig::default();
+    let mut pipeline = cfg.pipeline(MeanBrightnessTestClassifier::new()).unwrap();
+    let r = bench_video(&mut pipeline, &video, cfg.limits).unwrap();
     assert_eq!((r.width, r.height), (640, 480));
     assert_eq!(r.frames, 60);
     assert!(r.frames_with_one_face >= 54, "{}", r.frames_with_one_face);
     assert!(r.fps > 0.0 && r.per_frame_ms.detect > 0.0);
-    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let v = serde_json::to_value(&r).unwrap();
     assert!(v["per_frame_ms"]["decode"].is_number());
 }
 
@@ -512,27 +529,13 @@ fn framing_evaluation_runs_the_full_path_on_realfaces() {
 }
 
 #[test]
-fn live_with_a_window_but_no_display_is_a_clear_error() {
-    if moodlens_vision::cli::display_available() {
-        return; // A display exists here: the window would open.
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let video = dir.path().join("bench.avi");
-    moodlens_vision::cli::make_bench_video(&video, 5, &data_dir()).unwrap();
-    let args = live_args(0, Some(video), false, false, false);
-    let mut out = Vec::new();
-    match run_live(&args, MeanBrightnessTestClassifier::new(), &mut out) {
-        Err(e @ VisionError::Window(_)) => assert!(e.to_string().contains("--headless"), "{e}"),
-        Err(e) => panic!("unexpected error: {e}"),
-        Ok(_) => panic!("a window opened without a display"),
-    }
-}
-
-#[test]
 fn a_missing_camera_fails_live_with_a_typed_error() {
-    let args = live_args(97, None, true, false, false);
-    let mut out = Vec::new();
-    match run_live(&args, MeanBrightnessTestClassifier::new(), &mut out) {
+    match live(
+        Input::Camera(97),
+        Pace::AsFastAsPossible,
+        MeanBrightnessTestClassifier::new(),
+        |_| {},
+    ) {
         Err(e @ VisionError::CameraUnavailable { index: 97 }) => {
             assert!(e.to_string().contains("camera 97"), "{e}")
         }

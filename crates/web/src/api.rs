@@ -111,14 +111,11 @@ impl AppState {
     }
 
     /// A detector+classifier pair from the pool (or a new one).
-    pub(crate) fn take_worker(&self) -> anyhow::Result<Worker> {
+    pub(crate) fn take_worker(&self) -> Result<Worker, moodlens_vision::VisionError> {
         if let Some(w) = self.pool.lock().ok().and_then(|mut p| p.pop()) {
             return Ok(w);
         }
-        Ok(Worker {
-            detector: self.detector.build()?,
-            classifier: self.classifier.clone(),
-        })
+        crate::image_pipeline(&self.detector, self.classifier.clone())
     }
 
     pub(crate) fn give_back(&self, w: Worker) {
@@ -213,7 +210,7 @@ async fn detect_inner(
         let image = decode_image(&bytes, st2.limits.max_upload_pixels)?;
         drop(bytes);
         let mut w = st2.take_worker().map_err(ApiError::internal)?;
-        let r = analyze(&mut w, &image);
+        let r = analyze(&mut w, image);
         st2.give_back(w);
         let mut r = r.map_err(ApiError::internal)?;
         r.ms = t0.elapsed().as_secs_f64() * 1000.0;
@@ -513,12 +510,12 @@ pub async fn export_history(
         let Query(q) = q.map_err(|e| ApiError::bad_request(e.body_text()))?;
         let (format, mime, ext) = match q.format.as_deref().unwrap_or("json") {
             "json" => (
-                moodlens_recommend::cli::ExportFormat::Json,
+                moodlens_recommend::export::ExportFormat::Json,
                 "application/json",
                 "json",
             ),
             "csv" => (
-                moodlens_recommend::cli::ExportFormat::Csv,
+                moodlens_recommend::export::ExportFormat::Csv,
                 "text/csv; charset=utf-8",
                 "csv",
             ),
@@ -530,7 +527,7 @@ pub async fn export_history(
         };
         let bytes = with_store(&st, move |s| {
             let h = s.history(None).map_err(ApiError::internal)?;
-            moodlens_recommend::cli::history_bytes(&h, format).map_err(ApiError::internal)
+            moodlens_recommend::export::history_bytes(&h, format).map_err(ApiError::internal)
         })
         .await?;
         Ok((

@@ -1,13 +1,9 @@
 //! In-memory image decoding with limits, and face analysis of one image.
 
 use crate::Worker;
-use moodlens_session::{BBox, Session, SessionConfig};
-use moodlens_vision::crop::crop_detection;
 use moodlens_vision::opencv::core::Mat;
-use moodlens_vision::opencv::imgproc;
 use moodlens_vision::opencv::prelude::*;
-use moodlens_vision::FaceReport;
-use moodlens_vision::{CropConfig, EmotionClassifier, FaceDetector, SessionSummary};
+use moodlens_vision::{FaceReport, Frame, SessionSummary, VisionError};
 use serde::Serialize;
 
 pub use moodlens_vision::source::{decode_image, DecodeError};
@@ -24,39 +20,22 @@ pub struct DetectResponse {
     pub ms: f64,
 }
 
-/// Detects, crops and classifies every face of `image` (one batch).
-pub(crate) fn analyze(w: &mut Worker, image: &Mat) -> anyhow::Result<DetectResponse> {
-    let mut gray = Mat::default();
-    imgproc::cvt_color_def(image, &mut gray, imgproc::COLOR_BGR2GRAY)?;
-    let found = w.detector.detect_faces(image, &gray)?;
-    let boxes: Vec<BBox> = found.iter().map(|d| d.bbox).collect();
-    let crop = CropConfig::default();
-    let crops = found
-        .iter()
-        .map(|d| crop_detection(&gray, d, &crop))
-        .collect::<Result<Vec<_>, _>>()?;
-    let probs = if crops.is_empty() {
-        Vec::new()
-    } else {
-        w.classifier.classify(&crops)?
+/// Every face of `image` through the one analysis path ([`moodlens_vision::Pipeline`]: detect,
+/// crop, classify in one batch), as a fresh session.
+pub(crate) fn analyze(w: &mut Worker, image: Mat) -> Result<DetectResponse, VisionError> {
+    w.reset();
+    let (width, height) = (image.cols(), image.rows());
+    let frame = Frame {
+        index: 0,
+        timestamp_ms: 0.0,
+        image,
     };
-    anyhow::ensure!(
-        probs.len() == boxes.len(),
-        "the classifier returned {} results for {} faces",
-        probs.len(),
-        boxes.len()
-    );
-    let mut session = Session::new(SessionConfig {
-        window: 1,
-        ..SessionConfig::default()
-    });
-    let obs = session.observe(&boxes, &probs)?;
-    let faces = FaceReport::all(&obs, &found);
+    let r = w.process(&frame)?;
     Ok(DetectResponse {
-        width: image.cols(),
-        height: image.rows(),
-        faces,
-        summary: session.summary(),
+        width,
+        height,
+        faces: FaceReport::all(&r.faces, &r.detections),
+        summary: w.summary(),
         ms: 0.0,
     })
 }

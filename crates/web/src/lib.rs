@@ -24,13 +24,13 @@ mod ws;
 
 pub use imaging::{decode_image, DecodeError};
 
-use anyhow::Context;
 use axum::Router;
-use clap::Args;
+use moodlens_model::engine::EngineKind;
 use moodlens_model::nets::Arch;
 use moodlens_model::Classifier;
-use moodlens_recommend::cli::{RecommendOptions, StoreArgs};
+use moodlens_recommend::ServiceConfig;
 use moodlens_vision::detect::DetectorConfig;
+use moodlens_vision::{DetectorKind, VisionError};
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -40,75 +40,73 @@ use tokio::sync::Semaphore;
 /// Default port of `moodlens serve`.
 pub const DEFAULT_PORT: u16 = 8765;
 
-/// `moodlens serve`: options.
-#[derive(Args, Debug, Clone)]
-pub struct ServeArgs {
-    /// Address to bind. The default keeps the app on this machine; anything else exposes your
-    /// camera session to the network (a warning is printed).
-    #[arg(long, default_value = "127.0.0.1")]
+/// What the server is set up with; `ServeConfig::default()` holds every default (the `serve`
+/// command's options are derived from it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServeConfig {
+    /// Address to bind (loopback by default: anything else exposes the camera sessions).
     pub host: IpAddr,
     /// Port (0: any free port).
-    #[arg(long, default_value_t = DEFAULT_PORT)]
     pub port: u16,
-    /// Open the page in the default browser once the server is up.
-    #[arg(long)]
-    pub open: bool,
-    /// Face detector: yunet (embedded YuNet, eye-aligned crops) or haar (OpenCV's Haar cascade).
-    #[arg(long, default_value = "yunet", value_name = "yunet|haar")]
-    pub detector: moodlens_vision::DetectorKind,
-    /// SQLite database (history, feedback). Default: $MOODLENS_DB, else the platform data folder.
-    #[arg(long, value_name = "PATH")]
-    pub db: Option<PathBuf>,
-    /// Recommend configuration (TOML). Default: $MOODLENS_RECOMMEND_CONFIG, else built-in.
-    #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
-    /// Use only the embedded and imported catalogs, even when API keys are set.
-    #[arg(long)]
-    pub offline: bool,
-    /// Weights file (.bpk from `moodlens train`) instead of the embedded model.
-    #[arg(long)]
+    pub detector: DetectorKind,
+    /// The recommendation service: database, configuration file, offline.
+    pub service: ServiceConfig,
+    /// Weights file instead of the embedded model, and its architecture.
     pub weights: Option<PathBuf>,
-    /// Architecture of --weights.
-    #[arg(long, default_value = "compact")]
     pub arch: Arch,
-    /// Classifier engine: auto (ONNX Runtime when its library is installed, else burn), burn,
-    /// ort or opencv (docs/ONNX.md).
-    #[arg(long, default_value = "auto", value_name = "ENGINE")]
-    pub engine: moodlens_model::engine::EngineKind,
+    pub engine: EngineKind,
     /// Images analysed at the same time (CPU-bound work runs on this many threads at most).
-    #[arg(long, default_value_t = 2)]
     pub workers: usize,
     /// Live camera sessions (WebSockets) at the same time; more are refused with 503.
-    #[arg(long, default_value_t = 8)]
     pub max_sessions: usize,
     /// Largest upload to /api/detect, in MiB.
-    #[arg(long, default_value_t = 10)]
     pub max_upload_mib: usize,
-    /// Extra origin allowed to open the WebSocket and post to the API (e.g.
-    /// http://mybox.lan:8765); repeatable. The page's own origin is always allowed.
-    #[arg(long = "allow-origin", value_name = "ORIGIN")]
+    /// Extra origins allowed to open the WebSocket and post to the API.
     pub allow_origins: Vec<String>,
 }
 
-impl Default for ServeArgs {
+impl Default for ServeConfig {
     fn default() -> Self {
-        ServeArgs {
+        ServeConfig {
             host: IpAddr::from([127, 0, 0, 1]),
             port: DEFAULT_PORT,
-            open: false,
-            detector: Default::default(),
-            db: None,
-            config: None,
-            offline: false,
+            detector: DetectorKind::default(),
+            service: ServiceConfig::default(),
             weights: None,
             arch: Arch::Compact,
-            engine: Default::default(),
+            engine: EngineKind::default(),
             workers: 2,
             max_sessions: 8,
             max_upload_mib: 10,
             allow_origins: Vec::new(),
         }
     }
+}
+
+/// Why the server could not start or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum WebError {
+    #[error("loading the model: {0}")]
+    Model(#[source] moodlens_model::classifier::ClassifierError),
+    #[error("setting up the {engine} engine: {source}")]
+    Engine {
+        engine: EngineKind,
+        source: moodlens_model::classifier::ClassifierError,
+    },
+    #[error("creating the face detector: {0}")]
+    Detector(#[from] VisionError),
+    #[error(transparent)]
+    Recommend(#[from] moodlens_recommend::RecommendError),
+    #[error("cannot listen on {addr} (in use? choose another with --port): {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("{what}: {source}")]
+    Io {
+        what: &'static str,
+        source: std::io::Error,
+    },
 }
 
 /// Size and time limits (all enforced before the data is kept in memory).
@@ -144,11 +142,8 @@ impl Default for Limits {
     }
 }
 
-/// A face detector and a classifier, used by one request at a time.
-pub(crate) struct Worker {
-    pub detector: Box<dyn moodlens_vision::FaceDetector + Send>,
-    pub classifier: Classifier,
-}
+/// The analysis pipeline of one uploaded image at a time (no smoothing: window 1).
+pub(crate) type Worker = moodlens_vision::run::BoxedPipeline<Classifier>;
 
 /// Shared server state.
 pub struct AppState {
@@ -169,51 +164,64 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// State for `args`: loads the classifier and checks that the face detector can be created.
-    pub fn new(args: &ServeArgs, limits: Limits) -> anyhow::Result<AppState> {
-        let mut classifier = match &args.weights {
-            Some(p) => Classifier::from_file(p, args.arch).context("loading weights")?,
-            None => Classifier::embedded().context("loading the embedded model")?,
-        };
-        moodlens_dnn::use_engine(&mut classifier, args.engine)
-            .with_context(|| format!("setting up the {} engine", args.engine))?;
-        let detector_config = DetectorConfig::of(args.detector);
-        let detector = detector_config
-            .build()
-            .context("creating the face detector")?;
-        let workers = args.workers.max(1);
-        let recommend = RecommendOptions {
-            offline: args.offline,
-            store: StoreArgs {
-                db: args.db.clone(),
-                config: args.config.clone(),
-            },
-            ..RecommendOptions::default()
-        };
-        let recommender = Arc::new(recommend.recommender()?);
+    /// State for `cfg`: loads the classifier, checks that the face detector can be created and
+    /// builds the recommendation service once.
+    pub fn new(cfg: &ServeConfig, limits: Limits) -> Result<AppState, WebError> {
+        let mut classifier = match &cfg.weights {
+            Some(p) => Classifier::from_file(p, cfg.arch),
+            None => Classifier::embedded(),
+        }
+        .map_err(WebError::Model)?;
+        moodlens_dnn::use_engine(&mut classifier, cfg.engine).map_err(|source| {
+            WebError::Engine {
+                engine: cfg.engine,
+                source,
+            }
+        })?;
+        let detector = DetectorConfig::of(cfg.detector);
+        let first = image_pipeline(&detector, classifier.clone())?;
+        let workers = cfg.workers.max(1);
+        let recommender = Arc::new(moodlens_recommend::Recommender::open(&cfg.service, &|k| {
+            std::env::var(k).ok()
+        })?);
         Ok(AppState {
-            pool: Mutex::new(vec![Worker {
-                detector,
-                classifier: classifier.clone(),
-            }]),
+            pool: Mutex::new(vec![first]),
             classifier,
-            detector: detector_config,
+            detector,
             cpu: Arc::new(Semaphore::new(workers)),
-            sessions: Arc::new(Semaphore::new(args.max_sessions.max(1))),
-            max_sessions: args.max_sessions.max(1),
+            sessions: Arc::new(Semaphore::new(cfg.max_sessions.max(1))),
+            max_sessions: cfg.max_sessions.max(1),
             recommender,
             limits: Limits {
-                max_upload_bytes: args.max_upload_mib.max(1) * 1024 * 1024,
+                max_upload_bytes: cfg.max_upload_mib.max(1) * 1024 * 1024,
                 ..limits
             },
-            loopback_only: args.host.is_loopback(),
-            allow_origins: args
+            loopback_only: cfg.host.is_loopback(),
+            allow_origins: cfg
                 .allow_origins
                 .iter()
                 .map(|o| o.trim_end_matches('/').to_ascii_lowercase())
                 .collect(),
         })
     }
+}
+
+/// The pipeline that analyses one uploaded image: the detector of `detector`, default crops, no
+/// smoothing (window 1), so each image's faces stand alone.
+pub(crate) fn image_pipeline(
+    detector: &DetectorConfig,
+    classifier: Classifier,
+) -> Result<Worker, VisionError> {
+    moodlens_vision::VisionConfig {
+        detector: detector.clone(),
+        session: moodlens_vision::SessionConfig {
+            window: 1,
+            ..Default::default()
+        },
+        full_scan_every: 1,
+        ..Default::default()
+    }
+    .pipeline(classifier)
 }
 
 /// The app's routes over `state`.
@@ -285,24 +293,30 @@ impl Drop for RunningServer {
     }
 }
 
-fn runtime(workers: usize) -> anyhow::Result<tokio::runtime::Runtime> {
+fn runtime(workers: usize) -> Result<tokio::runtime::Runtime, WebError> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .max_blocking_threads(workers.max(1) + 4)
         .enable_all()
         .build()
-        .context("starting the async runtime")
+        .map_err(|source| WebError::Io {
+            what: "starting the async runtime",
+            source,
+        })
 }
 
 /// Starts the server on a background thread and returns once it listens.
-pub fn spawn(args: &ServeArgs, limits: Limits) -> anyhow::Result<RunningServer> {
-    let state = Arc::new(AppState::new(args, limits)?);
-    let addr = SocketAddr::new(args.host, args.port);
-    let rt = runtime(args.workers)?;
+pub fn spawn(cfg: &ServeConfig, limits: Limits) -> Result<RunningServer, WebError> {
+    let state = Arc::new(AppState::new(cfg, limits)?);
+    let addr = SocketAddr::new(cfg.host, cfg.port);
+    let rt = runtime(cfg.workers)?;
     let listener = rt
         .block_on(tokio::net::TcpListener::bind(addr))
-        .with_context(|| format!("binding {addr}"))?;
-    let addr = listener.local_addr()?;
+        .map_err(|source| WebError::Bind { addr, source })?;
+    let addr = listener.local_addr().map_err(|source| WebError::Io {
+        what: "reading the bound address",
+        source,
+    })?;
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let thread = std::thread::Builder::new()
         .name("moodlens-web".into())
@@ -316,6 +330,10 @@ pub fn spawn(args: &ServeArgs, limits: Limits) -> anyhow::Result<RunningServer> 
                     .await;
             });
             rt.shutdown_timeout(Duration::from_secs(2));
+        })
+        .map_err(|source| WebError::Io {
+            what: "starting the server thread",
+            source,
         })?;
     Ok(RunningServer {
         addr,
@@ -335,54 +353,38 @@ pub fn exposure_warning(host: IpAddr) -> Option<String> {
     })
 }
 
-/// `moodlens serve`: runs until Ctrl-C.
-pub fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
-    if let Some(w) = exposure_warning(args.host) {
+/// Serves until Ctrl-C (or SIGINT): `on_ready` gets the page's URL once the server listens (the
+/// `serve` command prints it and may open a browser).
+pub fn serve_until_ctrl_c(cfg: &ServeConfig, on_ready: impl FnOnce(&str)) -> Result<(), WebError> {
+    if let Some(w) = exposure_warning(cfg.host) {
         tracing::warn!("{w}");
     }
-    let state = Arc::new(AppState::new(&args, Limits::default())?);
-    let rt = runtime(args.workers)?;
+    let state = Arc::new(AppState::new(cfg, Limits::default())?);
+    let rt = runtime(cfg.workers)?;
+    let addr = SocketAddr::new(cfg.host, cfg.port);
     rt.block_on(async move {
-        let addr = SocketAddr::new(args.host, args.port);
-        let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| {
-            format!("cannot listen on {addr} (in use? choose another with --port)")
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|source| WebError::Bind { addr, source })?;
+        let local = listener.local_addr().map_err(|source| WebError::Io {
+            what: "reading the bound address",
+            source,
         })?;
-        let local = listener.local_addr()?;
         let shown = if local.ip().is_unspecified() {
             SocketAddr::new(IpAddr::from([127, 0, 0, 1]), local.port())
         } else {
             local
         };
-        let url = format!("http://{shown}/");
-        println!("moodlens is running at {url}  (Ctrl-C to stop)");
-        if args.open {
-            open_browser(&url);
-        }
+        on_ready(&format!("http://{shown}/"));
         axum::serve(listener, router(state))
             .with_graceful_shutdown(async {
                 let _ = tokio::signal::ctrl_c().await;
-                eprintln!("stopping");
+                tracing::info!("stopping");
             })
             .await
-            .context("serving")
+            .map_err(|source| WebError::Io {
+                what: "serving",
+                source,
+            })
     })
-}
-
-fn open_browser(url: &str) {
-    let cmd = if cfg!(target_os = "macos") {
-        "open"
-    } else if cfg!(windows) {
-        "explorer"
-    } else {
-        "xdg-open"
-    };
-    match std::process::Command::new(cmd)
-        .arg(url)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-    {
-        Ok(_) => {}
-        Err(e) => eprintln!("note: could not open a browser ({cmd}: {e}); open {url} yourself"),
-    }
 }

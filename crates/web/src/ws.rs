@@ -20,7 +20,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use moodlens_model::Classifier;
 use moodlens_vision::source::Frame;
-use moodlens_vision::{FaceDetector, Pipeline, SessionConfig};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::VecDeque;
@@ -29,7 +28,7 @@ use std::time::Instant;
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::task::JoinHandle;
 
-type Pipe = Pipeline<Box<dyn FaceDetector + Send>, Classifier>;
+type Pipe = moodlens_vision::run::BoxedPipeline<Classifier>;
 
 pub async fn upgrade(State(st): State<Arc<AppState>>, ws: WebSocketUpgrade) -> Response {
     let Ok(permit) = st.sessions.clone().try_acquire_owned() else {
@@ -42,7 +41,7 @@ pub async fn upgrade(State(st): State<Arc<AppState>>, ws: WebSocketUpgrade) -> R
     let max = st.limits.max_ws_message_bytes;
     ws.max_message_size(max)
         .max_frame_size(max)
-        .on_upgrade(move |socket| session(st, socket, permit))
+        .on_upgrade(move |socket| live_connection(st, socket, permit))
 }
 
 #[derive(Debug, Deserialize)]
@@ -71,61 +70,103 @@ async fn send(socket: &mut WebSocket, v: &Value) -> bool {
         .is_ok()
 }
 
-async fn session(st: Arc<AppState>, mut socket: WebSocket, _permit: OwnedSemaphorePermit) {
+/// The pipeline of one camera connection: the CLI's defaults (`moodlens live`: smoothing window,
+/// tracking, crops, region scans) around the shared classifier. An error is said on the socket.
+async fn open_pipeline(st: &AppState, socket: &mut WebSocket) -> Option<Pipe> {
     let detector = st.detector.clone();
     let clf = st.classifier.clone();
     let made = tokio::task::spawn_blocking(move || {
-        detector.build().map(|d| {
-            Pipeline::new(d, clf, Default::default(), SessionConfig::default())
-                .with_full_scan_every(moodlens_vision::pipeline::DEFAULT_FULL_SCAN_EVERY)
-        })
+        moodlens_vision::VisionConfig {
+            detector,
+            ..Default::default()
+        }
+        .pipeline(clf)
     })
     .await;
-    let mut pipe: Option<Pipe> = match made {
+    match made {
         Ok(Ok(p)) => Some(p),
         Ok(Err(e)) => {
-            let _ = send(
-                &mut socket,
-                &json!({"type":"error","message":format!("face detector: {e}")}),
-            )
-            .await;
-            return;
+            let m = format!("face detector: {e}");
+            let _ = send(socket, &json!({"type":"error","message":m})).await;
+            None
         }
         Err(e) => {
             tracing::error!("{e}");
-            return;
+            None
         }
+    }
+}
+
+/// What one connection has received and not yet handed to the pipeline.
+#[derive(Default)]
+struct Inbox {
+    /// The newest frame (a newer one replaces it: `dropped` counts those).
+    frame: Option<Bytes>,
+    controls: VecDeque<Control>,
+    dropped: u64,
+}
+
+impl Inbox {
+    /// The next job: the waiting frame first, then the controls in order.
+    fn next_job(&mut self) -> Option<Job> {
+        match self.frame.take() {
+            Some(b) => Some(Job::Frame(b)),
+            None => self.controls.pop_front().map(Job::Control),
+        }
+    }
+
+    /// Takes in one client message: `Ok(false)` when the client closed, `Err(reply)` for an error
+    /// to tell the client.
+    fn take(&mut self, msg: Message, max_controls: usize) -> Result<bool, Value> {
+        match msg {
+            Message::Binary(b) => {
+                if self.frame.replace(b).is_some() {
+                    self.dropped += 1;
+                }
+            }
+            Message::Text(t) => match serde_json::from_str::<Control>(t.as_str()) {
+                Ok(c) if self.controls.len() < max_controls => self.controls.push_back(c),
+                Ok(_) => {
+                    return Err(
+                        json!({"type":"error","message":"too many control messages waiting"}),
+                    )
+                }
+                Err(e) => {
+                    let m = format!("malformed control message ({e}); expected {{\"type\":\"finish\",\"strategy\":\"match\"}} or {{\"type\":\"reset\"}}, or a binary JPEG frame");
+                    return Err(json!({"type":"error","message":m}));
+                }
+            },
+            Message::Close(_) => return Ok(false),
+            Message::Ping(_) | Message::Pong(_) => {}
+        }
+        Ok(true)
+    }
+}
+
+/// One camera connection: frames and controls in, one reply per job out, one job at a time on the
+/// CPU pool (see the module docs).
+async fn live_connection(st: Arc<AppState>, mut socket: WebSocket, _permit: OwnedSemaphorePermit) {
+    let Some(p) = open_pipeline(&st, &mut socket).await else {
+        return;
     };
+    let mut pipe = Some(p);
     let limits = st.limits.clone();
-    if !send(
-        &mut socket,
-        &json!({
-            "type": "hello",
-            "max_message_bytes": limits.max_ws_message_bytes,
-            "max_frame_pixels": limits.max_frame_pixels,
-        }),
-    )
-    .await
-    {
+    let hello = json!({
+        "type": "hello",
+        "max_message_bytes": limits.max_ws_message_bytes,
+        "max_frame_pixels": limits.max_frame_pixels,
+    });
+    if !send(&mut socket, &hello).await {
         return;
     }
-    let mut pending_frame: Option<Bytes> = None;
-    let mut controls: VecDeque<Control> = VecDeque::new();
-    let mut dropped: u64 = 0;
+    let mut inbox = Inbox::default();
     let mut index: u64 = 0;
     let mut job: Option<JoinHandle<Option<(Pipe, Value)>>> = None;
     loop {
-        if job.is_none() {
-            let next = if let Some(b) = pending_frame.take() {
-                Some(Job::Frame(b))
-            } else {
-                controls.pop_front().map(Job::Control)
-            };
-            if let Some(next) = next {
-                let Some(p) = pipe.take() else {
-                    break;
-                };
-                job = Some(start(&st, p, next, index, dropped));
+        if job.is_none() && pipe.is_some() {
+            if let Some(next) = inbox.next_job() {
+                let p = pipe.take().expect("checked above");
+                job = Some(start(&st, p, next, index, inbox.dropped));
                 index += 1;
             }
         }
@@ -139,38 +180,20 @@ async fn session(st: Arc<AppState>, mut socket: WebSocket, _permit: OwnedSemapho
                     Ok(None) | Ok(Some(Err(_))) => break,
                     Ok(Some(Ok(m))) => m,
                 };
-                match msg {
-                    Message::Binary(b) => {
-                        if pending_frame.replace(b).is_some() {
-                            dropped += 1;
-                        }
-                    }
-                    Message::Text(t) => match serde_json::from_str::<Control>(t.as_str()) {
-                        Ok(c) if controls.len() < limits.max_pending_controls => controls.push_back(c),
-                        Ok(_) => {
-                            if !send(&mut socket, &json!({"type":"error","message":"too many control messages waiting"})).await { break; }
-                        }
-                        Err(e) => {
-                            let m = format!("malformed control message ({e}); expected {{\"type\":\"finish\",\"strategy\":\"match\"}} or {{\"type\":\"reset\"}}, or a binary JPEG frame");
-                            if !send(&mut socket, &json!({"type":"error","message":m})).await { break; }
-                        }
-                    },
-                    Message::Close(_) => break,
-                    Message::Ping(_) | Message::Pong(_) => {}
+                match inbox.take(msg, limits.max_pending_controls) {
+                    Ok(true) => {}
+                    Ok(false) => break,
+                    Err(reply) => if !send(&mut socket, &reply).await { break },
                 }
             }
             res = async { job.as_mut().expect("guarded by the select condition").await }, if job.is_some() => {
                 job = None;
-                match res {
-                    Ok(Some((p, reply))) => {
-                        pipe = Some(p);
-                        if !send(&mut socket, &reply).await { break; }
-                    }
-                    _ => {
-                        let _ = send(&mut socket, &json!({"type":"error","message":"internal error: the session ended"})).await;
-                        break;
-                    }
-                }
+                let Ok(Some((p, reply))) = res else {
+                    let _ = send(&mut socket, &json!({"type":"error","message":"internal error: the session ended"})).await;
+                    break;
+                };
+                pipe = Some(p);
+                if !send(&mut socket, &reply).await { break; }
             }
         }
     }

@@ -2,7 +2,7 @@
 //! and small HTTP helpers.
 #![allow(dead_code)]
 
-use moodlens_web::{spawn, Limits, RunningServer, ServeArgs};
+use moodlens_web::{spawn, Limits, RunningServer, ServeConfig};
 use std::path::{Path, PathBuf};
 
 /// `$MOODLENS_DATA` or `../shared/data` beside the repository. Tests that need it FAIL without it.
@@ -24,12 +24,15 @@ pub fn happy_photos() -> Vec<PathBuf> {
 }
 
 /// A server on 127.0.0.1 (free port), offline, with its own database in `dir`.
-pub fn server_in(dir: &Path, tweak: impl FnOnce(&mut ServeArgs, &mut Limits)) -> RunningServer {
-    let mut args = ServeArgs {
+pub fn server_in(dir: &Path, tweak: impl FnOnce(&mut ServeConfig, &mut Limits)) -> RunningServer {
+    let mut args = ServeConfig {
         port: 0,
-        db: Some(dir.join("moodlens.db")),
-        offline: true,
-        ..ServeArgs::default()
+        service: moodlens_recommend::ServiceConfig {
+            db: Some(dir.join("moodlens.db")),
+            config: None,
+            offline: true,
+        },
+        ..ServeConfig::default()
     };
     let mut limits = Limits::default();
     tweak(&mut args, &mut limits);

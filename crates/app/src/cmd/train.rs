@@ -1,7 +1,7 @@
-//! `moodlens train` and `moodlens eval`.
+//! `moodlens train`: FER-2013 training with checkpoints every epoch, `--resume`, curves and the
+//! confusion matrix; also the `--backend` choice that `eval` and `bench --train` share.
 
 use anyhow::{bail, Context, Result};
-use burn::module::Module;
 use burn::tensor::Device;
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -12,7 +12,7 @@ use moodlens_model::nets::Arch;
 use moodlens_model::train::{
     self, ClassWeighting, EpochRecord, Labels, Progress, Schedule, TrainConfig,
 };
-use moodlens_model::{checkpoint, eval as meval, ferplus};
+use moodlens_model::{checkpoint, ferplus};
 use std::path::PathBuf;
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -72,6 +72,11 @@ pub fn device(b: Backend, gpu: usize) -> Result<Device> {
     }
 }
 
+/// The model library's training defaults, which the options below show and start from.
+fn trainer() -> TrainConfig {
+    TrainConfig::default()
+}
+
 #[derive(Args, Debug)]
 pub struct TrainArgs {
     /// FER-2013: the Kaggle CSV (.csv or .csv.gz) or a folder with train/<class>/ and test/<class>/
@@ -79,7 +84,7 @@ pub struct TrainArgs {
     #[arg(long, required_unless_present = "resume")]
     pub data: Option<PathBuf>,
     /// Network architecture.
-    #[arg(long, default_value = "compact")]
+    #[arg(long, default_value_t = trainer().arch)]
     pub arch: Arch,
     /// Output folder: checkpoint/, best.bpk, history.json, curves.png, confusion.png.
     #[arg(long, default_value = "runs/compact")]
@@ -89,33 +94,33 @@ pub struct TrainArgs {
     /// moodlens train --out runs/v2 --resume --epochs 30
     #[arg(long)]
     pub resume: bool,
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, default_value_t = trainer().epochs)]
     pub epochs: usize,
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = trainer().batch_size)]
     pub batch_size: usize,
     /// Peak learning rate (Adam).
-    #[arg(long, default_value_t = 2e-4)]
+    #[arg(long, default_value_t = trainer().lr)]
     pub lr: f64,
-    #[arg(long, default_value = "constant", value_parser = parse_schedule)]
+    #[arg(long, default_value_t = trainer().schedule, value_parser = parse_schedule)]
     pub schedule: Schedule,
     /// Early-stopping patience (epochs without validation-accuracy improvement).
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = trainer().patience)]
     pub patience: usize,
-    #[arg(long, default_value_t = 42)]
+    #[arg(long, default_value_t = trainer().seed)]
     pub seed: u64,
     /// Class weights in the loss: balanced (n / (k * count)), sqrt, none.
-    #[arg(long, default_value = "balanced", value_parser = parse_weighting)]
+    #[arg(long, default_value_t = trainer().class_weighting, value_parser = parse_weighting)]
     pub class_weights: ClassWeighting,
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = trainer().label_smoothing)]
     pub label_smoothing: f32,
     /// Max rotation in degrees.
-    #[arg(long, default_value_t = 10.0)]
+    #[arg(long, default_value_t = trainer().augment.rotation_deg)]
     pub rotation: f32,
     /// Max relative zoom.
-    #[arg(long, default_value_t = 0.1)]
+    #[arg(long, default_value_t = trainer().augment.zoom)]
     pub zoom: f32,
     /// Max width/height shift in pixels.
-    #[arg(long, default_value_t = 4.0)]
+    #[arg(long, default_value_t = trainer().augment.shift_px)]
     pub shift: f32,
     #[arg(long)]
     pub no_flip: bool,
@@ -142,7 +147,7 @@ pub struct TrainArgs {
     pub from: Option<PathBuf>,
     /// Training labels: fer2013 (original), ferplus (the FER+ crowd's vote distribution) or mix:A
     /// (A x original + (1-A) x votes). Example: --labels mix:0.25
-    #[arg(long, default_value = "fer2013", value_parser = parse_labels)]
+    #[arg(long, default_value_t = trainer().labels, value_parser = parse_labels)]
     pub labels: Labels,
     /// The FER+ votes table (default: $MOODLENS_FERPLUS, else ferplus/ferplus_votes.csv beside the
     /// FER-2013 data). Used for --labels ferplus|mix:A and to report FER+ validation accuracy.
@@ -158,7 +163,7 @@ fn parse_labels(s: &str) -> Result<Labels, String> {
 
 /// Attaches FER+ votes to `data` from `given` or the default location. `required`: fail when
 /// there is no table; otherwise go on without (and say so).
-fn attach_votes(
+pub(crate) fn attach_votes(
     data: &mut dataset::FerData,
     fer_path: &std::path::Path,
     given: Option<&std::path::Path>,
@@ -256,7 +261,7 @@ impl Progress for Bars {
     }
 }
 
-fn load_data(path: &std::path::Path, limit: Option<usize>) -> Result<dataset::FerData> {
+pub(crate) fn load_data(path: &std::path::Path, limit: Option<usize>) -> Result<dataset::FerData> {
     let spinner = ProgressBar::new_spinner();
     spinner.set_message(format!("loading {}", path.display()));
     spinner.enable_steady_tick(std::time::Duration::from_millis(120));
@@ -398,254 +403,6 @@ pub fn train(mut a: TrainArgs, explicit: &[String]) -> Result<()> {
     tracing::info!(
         "wall time this invocation: {:.1} min",
         t0.elapsed().as_secs_f64() / 60.0
-    );
-    Ok(())
-}
-
-#[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum SplitArg {
-    Training,
-    PublicTest,
-    PrivateTest,
-}
-
-#[derive(Args, Debug)]
-pub struct EvalArgs {
-    /// FER-2013: the Kaggle CSV or the per-class folder tree.
-    #[arg(long)]
-    pub data: PathBuf,
-    #[arg(long, value_enum, default_value = "private-test")]
-    pub split: SplitArg,
-    /// The weights to evaluate (default: the embedded model), and --tta.
-    #[command(flatten)]
-    pub model: crate::see::ModelArgs,
-    /// Print JSON (top-level "accuracy" in 0..1, "ferplus_accuracy", "ece").
-    #[arg(long)]
-    pub json: bool,
-    #[arg(long)]
-    pub limit: Option<usize>,
-    /// The FER+ votes table (default: $MOODLENS_FERPLUS, else ferplus/ferplus_votes.csv beside
-    /// the data); without one, only the original labels are scored.
-    #[arg(long, value_name = "CSV")]
-    pub ferplus: Option<PathBuf>,
-    /// Fit the calibration temperature on this split (use --split public-test) and write the model
-    /// card with it to FILE (e.g. crates/model/weights/shipped.json, or best.json beside --weights).
-    #[arg(long, value_name = "FILE")]
-    pub calibrate: Option<PathBuf>,
-    /// Write a reliability diagram (accuracy vs confidence, 15 bins) to this PNG.
-    #[arg(long, value_name = "PNG")]
-    pub reliability: Option<PathBuf>,
-    /// Write the confusion matrix to this PNG (against the labels the temperature was fitted on:
-    /// the FER+ majority for crowd-trained models). Example: --confusion confusion.png
-    #[arg(long, value_name = "PNG")]
-    pub confusion: Option<PathBuf>,
-    #[command(flatten)]
-    pub backend: BackendArgs,
-}
-
-pub fn eval(a: EvalArgs) -> Result<()> {
-    use moodlens_model::classifier::ModelCard;
-    let device = a.backend.device()?;
-    let mut data = load_data(&a.data, a.limit)?;
-    let have_votes = attach_votes(&mut data, &a.data, a.ferplus.as_deref(), false)?;
-    let split = match a.split {
-        SplitArg::Training => Split::Training,
-        SplitArg::PublicTest => Split::PublicTest,
-        SplitArg::PrivateTest => Split::PrivateTest,
-    };
-    let samples = data.split(split);
-    if samples.is_empty() {
-        bail!("{}: no images in split {:?}", data.source, split);
-    }
-    let (model, card, weights_name) = match &a.model.weights {
-        Some(p) => {
-            let card = ModelCard::read_for(p)?.unwrap_or_else(|| ModelCard::new(a.model.arch));
-            (
-                checkpoint::load_with_card(p, &card, &device)?.valid(),
-                card,
-                p.display().to_string(),
-            )
-        }
-        None => {
-            let bytes = moodlens_model::Classifier::shipped_bytes()
-                .ok_or(moodlens_model::classifier::ClassifierError::NoEmbedded)?;
-            let card = ModelCard::shipped();
-            (
-                checkpoint::load_weights_bytes(bytes, card.arch, &device)?.valid(),
-                card.clone(),
-                format!("the embedded model ({})", card.arch),
-            )
-        }
-    };
-    let tta = a.model.tta_override().unwrap_or(card.tta);
-    let bar = ProgressBar::new(samples.len() as u64);
-    let mut raw = Vec::with_capacity(samples.len());
-    for chunk in samples.chunks(256) {
-        let faces: Vec<&[u8]> = chunk.iter().map(|s| s.pixels.as_slice()).collect();
-        raw.extend(meval::predict_pixels(
-            &model, &faces, 128, tta, 1.0, &device,
-        ));
-        bar.inc(chunk.len() as u64);
-    }
-    bar.finish_and_clear();
-    let card = match &a.calibrate {
-        Some(path) => {
-            let mut fitted = train::calibrate(card.arch, card.labels, &raw, &samples);
-            fitted.tta = tta;
-            fitted.imagenet_backbones = card.imagenet_backbones;
-            fitted.unfrozen_from = card.unfrozen_from;
-            fitted.write_for_path(path)?;
-            eprintln!(
-                "calibration temperature {:.4} (against {}) written to {}",
-                fitted.temperature,
-                fitted.calibrated_on.as_deref().unwrap_or("?"),
-                path.display()
-            );
-            fitted
-        }
-        None => card,
-    };
-    let probs: Vec<_> = raw
-        .iter()
-        .map(|p| meval::temper(p, card.temperature))
-        .collect();
-    let labels: Vec<_> = samples.iter().map(|s| s.label).collect();
-    let m = meval::metrics(&probs, labels.iter().copied());
-    let ece_original = meval::ece(&probs, &labels, 15);
-    let fp = meval::ferplus_metrics(&probs, &samples).map(|(fm, left_out)| {
-        let (p, y): (Vec<_>, Vec<_>) = probs
-            .iter()
-            .zip(&samples)
-            .filter_map(|(p, s)| Some((*p, s.crowd?.majority?)))
-            .unzip();
-        (fm, left_out, meval::ece(&p, &y, 15), p, y)
-    });
-    // `ece` is measured against the labels the temperature was fitted on
-    let on_crowd = card.calibrated_on.as_deref() == Some("ferplus-majority");
-    let ece = match (&fp, on_crowd) {
-        (Some((_, _, e, _, _)), true) => *e,
-        _ => ece_original,
-    };
-    if let Some(png) = &a.reliability {
-        let (p, y) = match (&fp, on_crowd) {
-            (Some((_, _, _, p, y)), true) => (p.clone(), y.clone()),
-            _ => (probs.clone(), labels.clone()),
-        };
-        let bins = meval::reliability_bins(&p, &y, 15);
-        moodlens_model::plot::reliability_diagram(
-            &bins,
-            &format!("{} on {split:?}: ECE {ece:.4}", card.arch),
-            png,
-        )?;
-    }
-    if let Some(png) = &a.confusion {
-        let (cm, which) = match (&fp, on_crowd) {
-            (Some((fm, _, _, _, _)), true) => (fm, "FER+ majority"),
-            _ => (&m, "original labels"),
-        };
-        moodlens_model::plot::confusion_matrix(
-            cm,
-            &format!("{} on {split:?}, {which}", card.arch),
-            png,
-        )?;
-    }
-    if a.json {
-        let mut v = serde_json::json!({
-            "accuracy": m.accuracy,
-            "macro_recall": m.macro_recall,
-            "ece": ece,
-            "ece_original": ece_original,
-            "temperature": card.temperature,
-            "calibrated_on": card.calibrated_on,
-            "labels_trained": card.labels.to_string(),
-            "split": format!("{split:?}"),
-            "data": data.source,
-            "weights": weights_name,
-            "tta": tta,
-            "n": m.n,
-            "loss": m.loss,
-            "macro_f1": m.macro_f1,
-            "per_class": m.per_class,
-            "labels": m.labels,
-            "confusion": m.confusion,
-        });
-        if let Some((fm, left_out, fece, _, _)) = &fp {
-            v["ferplus_accuracy"] = serde_json::json!(fm.accuracy);
-            v["ferplus_macro_recall"] = serde_json::json!(fm.macro_recall);
-            v["ferplus_ece"] = serde_json::json!(fece);
-            v["ferplus_n"] = serde_json::json!(fm.n);
-            v["ferplus_left_out"] = serde_json::json!(left_out);
-            v["ferplus_per_class"] = serde_json::json!(fm.per_class);
-            v["ferplus_confusion"] = serde_json::json!(fm.confusion);
-        }
-        println!("{}", serde_json::to_string_pretty(&v)?);
-    } else {
-        println!(
-            "{split:?} of {} with {weights_name}{} (temperature {:.3})",
-            data.source,
-            if tta { " (flip TTA)" } else { "" },
-            card.temperature
-        );
-        println!("\n== original FER-2013 labels ==");
-        print!("{}", m.report());
-        println!("ECE (15 bins) {ece_original:.4}");
-        match &fp {
-            Some((fm, left_out, fece, _, _)) => {
-                println!("\n== FER+ majority labels ({} images; {left_out} left out: no votes, ties, contempt/unknown/not-a-face) ==", fm.n);
-                print!("{}", fm.report());
-                println!("ECE (15 bins) {fece:.4}");
-            }
-            None if !have_votes => println!(
-                "\n(no FER+ votes table found: FER+ accuracy not measured; --ferplus <csv>)"
-            ),
-            None => {}
-        }
-    }
-    Ok(())
-}
-
-#[derive(Args, Debug)]
-pub struct ExportArgs {
-    /// Write the ONNX model here (opset 13; input `pixels` float32 [N,1,48,48] gray 0-255, outputs
-    /// `logits` and `probabilities` [N,7]; docs/ONNX.md).
-    #[arg(long, value_name = "FILE")]
-    pub onnx: PathBuf,
-    /// Weights file (.bpk from `moodlens train`, with its model card) instead of the embedded model.
-    #[arg(long)]
-    pub weights: Option<PathBuf>,
-    /// Architecture of --weights when it has no model card.
-    #[arg(long, default_value = "compact")]
-    pub arch: Arch,
-    /// Write ReLU6 and the ensemble's clamp without `Clip` (OpenCV 4.6's DNN reads only its old
-    /// form); only the ImageNet-style architectures have clamps.
-    #[arg(long)]
-    pub opencv46: bool,
-}
-
-/// `moodlens export --onnx`: the classifier (architecture, weights and calibration temperature
-/// from its card) as an ONNX file, written atomically.
-pub fn export(a: ExportArgs) -> Result<()> {
-    let clf = match &a.weights {
-        Some(p) => moodlens_model::Classifier::from_file(p, a.arch)
-            .with_context(|| format!("loading weights {}", p.display()))?,
-        None => moodlens_model::Classifier::embedded()?,
-    };
-    let bytes = clf.to_onnx_with(a.opencv46)?;
-    let tmp = a.onnx.with_extension("onnx.tmp");
-    std::fs::write(&tmp, &bytes).with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, &a.onnx).with_context(|| format!("writing {}", a.onnx.display()))?;
-    eprintln!(
-        "wrote {} ({} bytes; {} weights, {}, temperature {}{})",
-        a.onnx.display(),
-        bytes.len(),
-        clf.source,
-        clf.net().arch(),
-        clf.temperature,
-        if clf.tta {
-            "; its card asks for flip TTA: average each face with its mirror"
-        } else {
-            ""
-        }
     );
     Ok(())
 }

@@ -12,6 +12,78 @@ use crate::mood::AudioFeatures;
 const FILMS_CSV: &str = include_str!("../data/films.csv");
 const TRACKS_CSV: &str = include_str!("../data/tracks.csv");
 
+/// Where a catalog entry, and an item recommended from it, comes from. JSON and the database
+/// spell it in kebab case ("embedded", "tmdb-live", ...).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Source {
+    /// The curated catalog embedded in the binary.
+    Embedded,
+    /// Imported from a MovieLens folder.
+    Movielens,
+    /// Imported from a TMDb CSV export.
+    TmdbCsv,
+    /// Imported from a Spotify track table.
+    SpotifyCsv,
+    /// Found by the live TMDb discover API.
+    TmdbLive,
+    /// Found by the live Spotify search API.
+    SpotifyLive,
+    /// A search link (no verified id).
+    Search,
+}
+
+impl Source {
+    pub const ALL: [Source; 7] = [
+        Source::Embedded,
+        Source::Movielens,
+        Source::TmdbCsv,
+        Source::SpotifyCsv,
+        Source::TmdbLive,
+        Source::SpotifyLive,
+        Source::Search,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Embedded => "embedded",
+            Source::Movielens => "movielens",
+            Source::TmdbCsv => "tmdb-csv",
+            Source::SpotifyCsv => "spotify-csv",
+            Source::TmdbLive => "tmdb-live",
+            Source::SpotifyLive => "spotify-live",
+            Source::Search => "search",
+        }
+    }
+
+    /// Which of two entries for the same film or song stands for it: the curated one, then live
+    /// answers, then imported tables.
+    pub fn rank(self) -> u8 {
+        match self {
+            Source::Embedded => 0,
+            Source::TmdbLive | Source::SpotifyLive => 1,
+            Source::TmdbCsv | Source::SpotifyCsv => 2,
+            Source::Movielens | Source::Search => 3,
+        }
+    }
+}
+
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Source {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Source::ALL
+            .into_iter()
+            .find(|x| x.as_str() == s)
+            .ok_or_else(|| format!("unknown catalog source '{s}'"))
+    }
+}
+
 /// A film.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Film {
@@ -25,8 +97,8 @@ pub struct Film {
     pub votes: Option<u64>,
     /// Verified TMDb id.
     pub tmdb_id: Option<u64>,
-    /// Where the film comes from: "embedded", "movielens", "tmdb-csv", "tmdb-live".
-    pub source: String,
+    /// Where the film comes from (embedded, movielens, tmdb-csv, tmdb-live).
+    pub source: Source,
     /// TMDb's `adult` flag, where the source has it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub adult: Option<bool>,
@@ -91,7 +163,8 @@ pub struct Track {
     pub genre: Option<String>,
     /// Real audio features, when the catalog has them.
     pub features: Option<AudioFeatures>,
-    pub source: String,
+    /// Where the track comes from (embedded, spotify-csv, spotify-live).
+    pub source: Source,
     /// Spotify popularity (0–100), where the source has it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub popularity: Option<u32>,
@@ -318,7 +391,7 @@ pub fn embedded_films() -> Vec<Film> {
             rating: Some(r.rating),
             votes: None,
             tmdb_id: r.tmdb_id,
-            source: "embedded".into(),
+            source: Source::Embedded,
             adult: None,
         })
         .collect()
@@ -343,7 +416,7 @@ pub fn embedded_tracks() -> Vec<Track> {
                 loudness: r.loudness,
                 tempo: r.tempo,
             }),
-            source: "embedded".into(),
+            source: Source::Embedded,
             popularity: None,
             explicit: None,
         })
@@ -409,7 +482,7 @@ mod tests {
             rating: Some(7.9),
             votes: None,
             tmdb_id: Some(194),
-            source: "embedded".into(),
+            source: Source::Embedded,
             adult: None,
         };
         assert_eq!(f.link(), "https://www.themoviedb.org/movie/194");
@@ -463,7 +536,7 @@ mod tests {
             spotify_id: None,
             genre: None,
             features: None,
-            source: "x".into(),
+            source: Source::TmdbCsv,
             popularity: None,
             explicit: None,
         };

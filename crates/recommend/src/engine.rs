@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::catalog::{
     embedded_films, embedded_tracks, fix_mojibake, has_explicit_word, normalize_title, url_encode,
-    Film, Track,
+    Film, Source, Track,
 };
 use crate::config::{tmdb_genre_id, tmdb_genre_name, CatalogFloor, Config, Rules};
 use crate::error::{RecommendError, Result};
@@ -149,11 +149,35 @@ pub struct Live {
     pub spotify: Option<SpotifyClient>,
 }
 
+/// What a recommended item is (JSON: "movie", "track", "playlist").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ItemKind {
+    Movie,
+    Track,
+    Playlist,
+}
+
+impl ItemKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ItemKind::Movie => "movie",
+            ItemKind::Track => "track",
+            ItemKind::Playlist => "playlist",
+        }
+    }
+}
+
+impl std::fmt::Display for ItemKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One recommended item (stable JSON shape, see docs/RECOMMEND.md).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RecItem {
-    /// "movie", "track" or "playlist".
-    pub kind: String,
+    pub kind: ItemKind,
     /// Key for `moodlens feedback`.
     pub key: String,
     pub title: String,
@@ -175,7 +199,7 @@ pub struct RecItem {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub music_mood: Option<String>,
     /// embedded | movielens | tmdb-csv | spotify-csv | tmdb-live | spotify-live | search
-    pub source: String,
+    pub source: Source,
     /// Why it is on the list, e.g. "comedy, adventure — fits happy".
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub reason: String,
@@ -243,7 +267,7 @@ fn probabilities_map(m: &Mood) -> BTreeMap<String, f64> {
 
 fn film_item(f: &Film) -> RecItem {
     RecItem {
-        kind: "movie".into(),
+        kind: ItemKind::Movie,
         key: f.key(),
         title: fix_mojibake(&f.title),
         year: f.year,
@@ -254,7 +278,7 @@ fn film_item(f: &Film) -> RecItem {
         valence: None,
         arousal: None,
         music_mood: None,
-        source: f.source.clone(),
+        source: f.source,
         reason: String::new(),
     }
 }
@@ -262,7 +286,7 @@ fn film_item(f: &Film) -> RecItem {
 fn track_item(t: &Track) -> RecItem {
     let va = t.features.map(|f| f.va());
     RecItem {
-        kind: "track".into(),
+        kind: ItemKind::Track,
         key: t.key(),
         title: fix_mojibake(&t.title),
         year: None,
@@ -273,7 +297,7 @@ fn track_item(t: &Track) -> RecItem {
         valence: va.map(|v| (v.valence * 100.0).round() / 100.0),
         arousal: va.map(|v| (v.arousal * 100.0).round() / 100.0),
         music_mood: t.features.map(|f| f.music_mood().label().to_string()),
-        source: t.source.clone(),
+        source: t.source,
         reason: String::new(),
     }
 }
@@ -335,9 +359,9 @@ fn merge_by_key<T>(
 /// Whether a film clears the catalog floor: embedded films always (they set it); TMDb (CSV and
 /// live) by vote count, MovieLens by its number of ratings; all by rating.
 pub fn film_clears_floor(f: &Film, floor: &CatalogFloor) -> bool {
-    let (min_votes, need_votes) = match f.source.as_str() {
-        "embedded" => return true,
-        "movielens" => (floor.movielens_min_ratings, true),
+    let (min_votes, need_votes) = match f.source {
+        Source::Embedded => return true,
+        Source::Movielens => (floor.movielens_min_ratings, true),
         _ => (floor.tmdb_min_votes, true),
     };
     let votes_ok = match f.votes {
@@ -351,9 +375,9 @@ pub fn film_clears_floor(f: &Film, floor: &CatalogFloor) -> bool {
 /// (unknown popularity does not clear it: re-import to record it); live search hits when their
 /// popularity is unknown or high enough.
 pub fn track_clears_floor(t: &Track, floor: &CatalogFloor) -> bool {
-    match (t.source.as_str(), t.popularity) {
-        ("embedded", _) => true,
-        ("spotify-live", None) => true,
+    match (t.source, t.popularity) {
+        (Source::Embedded, _) => true,
+        (Source::SpotifyLive, None) => true,
         (_, Some(p)) => p >= floor.spotify_min_popularity,
         (_, None) => false,
     }
@@ -371,15 +395,6 @@ pub fn track_is_explicit(t: &Track, floor: &CatalogFloor) -> bool {
         || has_explicit_word(&t.artist, &floor.explicit_words)
 }
 
-fn source_rank(source: &str) -> u8 {
-    match source {
-        "embedded" => 0,
-        "tmdb-live" | "spotify-live" => 1,
-        "tmdb-csv" | "spotify-csv" => 2,
-        _ => 3,
-    }
-}
-
 /// The films a list may draw on: floor, adult filter and one entry per film (title and year;
 /// the embedded entry, else the one with a TMDb id and the most votes).
 fn candidate_films(films: Vec<Film>, floor: &CatalogFloor, allow_explicit: bool) -> Vec<Film> {
@@ -391,8 +406,9 @@ fn candidate_films(films: Vec<Film>, floor: &CatalogFloor, allow_explicit: bool)
         .filter(|f| allow_explicit || !film_is_explicit(f, floor))
         .collect();
     v.sort_by(|a, b| {
-        source_rank(&a.source)
-            .cmp(&source_rank(&b.source))
+        a.source
+            .rank()
+            .cmp(&b.source.rank())
             .then(b.tmdb_id.is_some().cmp(&a.tmdb_id.is_some()))
             .then(b.votes.unwrap_or(0).cmp(&a.votes.unwrap_or(0)))
             .then(a.key().cmp(&b.key()))
@@ -413,8 +429,9 @@ fn candidate_tracks(tracks: Vec<Track>, floor: &CatalogFloor, allow_explicit: bo
         .filter(|t| allow_explicit || !track_is_explicit(t, floor))
         .collect();
     v.sort_by(|a, b| {
-        source_rank(&a.source)
-            .cmp(&source_rank(&b.source))
+        a.source
+            .rank()
+            .cmp(&b.source.rank())
             .then(b.popularity.unwrap_or(0).cmp(&a.popularity.unwrap_or(0)))
             .then(a.key().cmp(&b.key()))
     });
@@ -834,7 +851,11 @@ fn rank_films(
             let quality = bayesian_rating(f.rating, f.votes) / 10.0;
             let unrelated = if affinity <= 0.0 { -2.0 } else { 0.0 };
             // live results are fresh picks from a random page: a small preference
-            let live = if f.source == "tmdb-live" { 0.6 } else { 0.0 };
+            let live = if f.source == Source::TmdbLive {
+                0.6
+            } else {
+                0.0
+            };
             let s = 2.0 * affinity + 1.5 * quality + unrelated + live + 0.25 * gumbel(rng);
             (i, f.key(), s)
         })
@@ -975,7 +996,7 @@ fn track_reason(t: &Track, plan: &Plan) -> String {
 
 fn search_playlist(query: &str, reason: String) -> RecItem {
     RecItem {
-        kind: "playlist".into(),
+        kind: ItemKind::Playlist,
         key: format!("playlist:search:{}", normalize_title(query)),
         title: query.to_string(),
         year: None,
@@ -989,7 +1010,7 @@ fn search_playlist(query: &str, reason: String) -> RecItem {
         valence: None,
         arousal: None,
         music_mood: None,
-        source: "search".into(),
+        source: Source::Search,
         reason,
     }
 }
@@ -1120,23 +1141,18 @@ pub fn rules_for_request(req: &Request, cfg: &Config) -> Rules {
     }
 }
 
-/// Recommend movies, music and playlists; stores the session when a store is given.
-pub fn recommend(
+/// The list's place in its session: the latest shuffle for this list key (the next one with
+/// `shuffle`), and the item keys to avoid (earlier sessions; earlier shuffles of this list).
+fn list_position(
     req: &Request,
     cfg: &Config,
-    store: Option<&mut Store>,
-    live: &Live,
-) -> Result<Recommendations> {
-    let plan = Plan::new(req, cfg)?;
-    let allow_explicit = req.allow_explicit || cfg.allow_explicit;
-    let key = list_key(req);
-    let visit = resolve_visit(req, cfg, store.as_deref())?;
-    // the list's place in its session: the latest shuffle for this key (the next one with
-    // `shuffle`), and what must be avoided (earlier sessions; earlier shuffles of this list)
-    let (shuffle, recent) = match (&visit, store.as_deref()) {
+    store: Option<&Store>,
+    visit: Option<&str>,
+    key: &str,
+) -> Result<(u32, HashSet<String>)> {
+    Ok(match (visit, store) {
         (Some(v), Some(s)) => {
-            let latest = s.latest_list(v, &key)?;
-            let k = match latest {
+            let k = match s.latest_list(v, key)? {
                 Some((k, _)) if req.shuffle => k + 1,
                 Some((k, _)) => k,
                 None => 0,
@@ -1146,39 +1162,34 @@ pub fn recommend(
             } else {
                 HashSet::new()
             };
-            recent.extend(s.shuffled_away(v, &key, k)?);
+            recent.extend(s.shuffled_away(v, key, k)?);
             (k, recent)
         }
         (Some(_), None) => (u32::from(req.shuffle), HashSet::new()),
         _ => (0, HashSet::new()),
-    };
-    let seed = match (req.seed, &visit) {
+    })
+}
+
+/// The list's random seed: the caller's (changed by each shuffle), else one derived from the
+/// session, the list key and the shuffle (the same list within a session), else a fresh one.
+fn list_seed(seed: Option<u64>, visit: Option<&str>, key: &str, shuffle: u32) -> u64 {
+    match (seed, visit) {
         (Some(s), _) if shuffle == 0 => s,
         (Some(s), _) => s ^ fnv1a(&["shuffle", &shuffle.to_string()]),
-        (None, Some(v)) => fnv1a(&[v, &key, &shuffle.to_string()]),
+        (None, Some(v)) => fnv1a(&[v, key, &shuffle.to_string()]),
         (None, None) => rand::thread_rng().gen(),
-    };
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let prefs = Prefs::load(store.as_deref(), recent)?;
-    let mut notices = Vec::new();
+    }
+}
 
-    // ---- music (offline catalogs: placement needs audio features)
-    let tracks = candidate_tracks(
-        offline_tracks(store.as_deref())?,
-        &cfg.floor,
-        allow_explicit,
-    );
-    let mut music_items: Vec<RecItem> = rank_tracks(&tracks, &plan, req.music, &prefs, &mut rng)
-        .into_iter()
-        .map(|i| {
-            let mut it = track_item(&tracks[i]);
-            it.reason = track_reason(&tracks[i], &plan);
-            it
-        })
-        .collect();
-
-    // ---- playlists: search queries for the music moods where the list starts and ends (calm and
-    // comfort: the end), and the emotion's own queries under its default strategy
+/// Playlist search queries (with why) for the music moods where the list starts and ends (calm and
+/// comfort: the end), and the emotion's own query under its default strategy.
+fn playlist_queries(
+    req: &Request,
+    cfg: &Config,
+    plan: &Plan,
+    music_items: &[RecItem],
+    rng: &mut ChaCha8Rng,
+) -> Vec<(String, String)> {
     let mut moods: Vec<MusicMood> = Vec::new();
     let label_of = |i: &RecItem| {
         i.music_mood
@@ -1222,8 +1233,21 @@ pub fn recommend(
             }
         }
     }
+    queries
+}
 
-    // ---- live services, both at once (a slow one does not add to the other's wait)
+/// What the live services found.
+type SpotifyFound = (Vec<crate::live::Playlist>, Vec<Track>);
+
+/// TMDb discover (the plan's top genres, without its excluded ones) and Spotify search (the
+/// playlist queries) at once; `None` for a service without a client.
+fn ask_live_services(
+    live: &Live,
+    plan: &Plan,
+    cfg: &Config,
+    seed: u64,
+    queries: &[(String, String)],
+) -> (Option<Result<Vec<Film>>>, Option<Result<SpotifyFound>>) {
     let mut top: Vec<(u32, f64)> = plan.weights.iter().map(|(g, w)| (*g, *w)).collect();
     top.sort_by(|a, b| b.1.total_cmp(&a.1));
     let genres: Vec<u32> = top.iter().take(3).map(|(g, _)| *g).collect();
@@ -1231,37 +1255,76 @@ pub fn recommend(
     let min_votes = (cfg.tmdb_min_votes as u64).max(cfg.floor.tmdb_min_votes);
     let min_votes = u32::try_from(min_votes).unwrap_or(u32::MAX);
     let mut tmdb_rng = ChaCha8Rng::seed_from_u64(seed ^ 0x9E37_79B9_7F4A_7C15);
-    type SpotifyFound = (Vec<crate::live::Playlist>, Vec<Track>);
     let search_queries: Vec<String> = queries.iter().map(|(q, _)| q.clone()).collect();
-    let (tmdb_res, spotify_res): (Option<Result<Vec<Film>>>, Option<Result<SpotifyFound>>) =
-        std::thread::scope(|sc| {
-            let t = live.tmdb.as_ref().map(|c| {
-                let (genres, without) = (&genres, &without);
-                let rng = &mut tmdb_rng;
-                sc.spawn(move || c.discover_random_without(genres, without, min_votes, rng))
-            });
-            let sp = live.spotify.as_ref().map(|c| {
-                let queries = &search_queries;
-                sc.spawn(move || -> Result<SpotifyFound> {
-                    let (mut pls, mut trs) = (Vec::new(), Vec::new());
-                    for q in queries {
-                        match c.search(q, 10) {
-                            Ok((p, t)) => {
-                                pls.extend(p.into_iter().take(3));
-                                trs.extend(t);
-                            }
-                            Err(e) if pls.is_empty() && trs.is_empty() => return Err(e),
-                            Err(_) => break,
-                        }
-                    }
-                    Ok((pls, trs))
-                })
-            });
-            (
-                t.map(|h| joined("TMDb", h.join())),
-                sp.map(|h| joined("Spotify", h.join())),
-            )
+    std::thread::scope(|sc| {
+        let t = live.tmdb.as_ref().map(|c| {
+            let (genres, without) = (&genres, &without);
+            let rng = &mut tmdb_rng;
+            sc.spawn(move || c.discover_random_without(genres, without, min_votes, rng))
         });
+        let sp = live.spotify.as_ref().map(|c| {
+            let queries = &search_queries;
+            sc.spawn(move || -> Result<SpotifyFound> {
+                let (mut pls, mut trs) = (Vec::new(), Vec::new());
+                for q in queries {
+                    match c.search(q, 10) {
+                        Ok((p, t)) => {
+                            pls.extend(p.into_iter().take(3));
+                            trs.extend(t);
+                        }
+                        Err(e) if pls.is_empty() && trs.is_empty() => return Err(e),
+                        Err(_) => break,
+                    }
+                }
+                Ok((pls, trs))
+            })
+        });
+        (
+            t.map(|h| joined("TMDb", h.join())),
+            sp.map(|h| joined("Spotify", h.join())),
+        )
+    })
+}
+
+/// Recommend movies, music and playlists; stores the session when a store is given.
+pub fn recommend(
+    req: &Request,
+    cfg: &Config,
+    store: Option<&mut Store>,
+    live: &Live,
+) -> Result<Recommendations> {
+    let plan = Plan::new(req, cfg)?;
+    let allow_explicit = req.allow_explicit || cfg.allow_explicit;
+    let key = list_key(req);
+    let visit = resolve_visit(req, cfg, store.as_deref())?;
+    // the list's place in its session: the latest shuffle for this key (the next one with
+    // `shuffle`), and what must be avoided (earlier sessions; earlier shuffles of this list)
+    let (shuffle, recent) = list_position(req, cfg, store.as_deref(), visit.as_deref(), &key)?;
+    let seed = list_seed(req.seed, visit.as_deref(), &key, shuffle);
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let prefs = Prefs::load(store.as_deref(), recent)?;
+    let mut notices = Vec::new();
+
+    // ---- music (offline catalogs: placement needs audio features)
+    let tracks = candidate_tracks(
+        offline_tracks(store.as_deref())?,
+        &cfg.floor,
+        allow_explicit,
+    );
+    let mut music_items: Vec<RecItem> = rank_tracks(&tracks, &plan, req.music, &prefs, &mut rng)
+        .into_iter()
+        .map(|i| {
+            let mut it = track_item(&tracks[i]);
+            it.reason = track_reason(&tracks[i], &plan);
+            it
+        })
+        .collect();
+
+    // ---- playlists: search queries for the music moods where the list starts and ends
+    let queries = playlist_queries(req, cfg, &plan, &music_items, &mut rng);
+
+    // ---- live services, both at once (a slow one does not add to the other's wait)
+    let (tmdb_res, spotify_res) = ask_live_services(live, &plan, cfg, seed, &queries);
 
     // ---- movies
     let mut films = offline_films(store.as_deref())?;
@@ -1296,7 +1359,7 @@ pub fn recommend(
             for p in pls {
                 let reason = format!("Spotify playlist for \"{}\" — {}", p.query, plan.phrase);
                 playlists.push(RecItem {
-                    kind: "playlist".into(),
+                    kind: ItemKind::Playlist,
                     key: format!("playlist:{}", p.link),
                     title: p.name,
                     year: None,
@@ -1307,7 +1370,7 @@ pub fn recommend(
                     valence: None,
                     arousal: None,
                     music_mood: None,
-                    source: "spotify-live".into(),
+                    source: Source::SpotifyLive,
                     reason,
                 });
             }
@@ -1392,10 +1455,10 @@ pub fn recommend(
             .iter()
             .chain(rec.music.iter())
             .map(|i| StoredItem {
-                kind: i.kind.clone(),
+                kind: i.kind.to_string(),
                 key: i.key.clone(),
                 title: match &i.artist {
-                    Some(a) if i.kind == "track" => format!("{a} — {}", i.title),
+                    Some(a) if i.kind == ItemKind::Track => format!("{a} — {}", i.title),
                     _ => match i.year {
                         Some(y) => format!("{} ({y})", i.title),
                         None => i.title.clone(),
@@ -1875,7 +1938,7 @@ mod tests {
             rating: Some(rating),
             votes: Some(votes),
             tmdb_id: Some(id),
-            source: "tmdb-csv".into(),
+            source: Source::TmdbCsv,
             adult: Some(adult),
         };
         let floor = &cfg.floor;
@@ -1892,7 +1955,7 @@ mod tests {
             floor
         ));
         let mut ml = film("Few ratings", 5, 9.0, false, 4);
-        ml.source = "movielens".into();
+        ml.source = Source::Movielens;
         assert!(!film_clears_floor(&ml, floor));
         ml.votes = Some(80);
         assert!(film_clears_floor(&ml, floor));
@@ -1909,7 +1972,7 @@ mod tests {
             spotify_id: Some(id.into()),
             genre: None,
             features: embedded_tracks()[0].features,
-            source: "spotify-csv".into(),
+            source: Source::SpotifyCsv,
             popularity: pop,
             explicit,
         };
@@ -1992,7 +2055,7 @@ mod tests {
                         recommend(&r, &Config::default(), None, &live_for(&srv.url, 0)).unwrap();
                     out.movies
                         .iter()
-                        .filter(|m| m.source == "tmdb-live")
+                        .filter(|m| m.source == Source::TmdbLive)
                         .count()
                 })
                 .sum::<usize>();
@@ -2000,8 +2063,8 @@ mod tests {
             assert!(out
                 .playlists
                 .iter()
-                .any(|p| p.source == "spotify-live" && p.title == "Mood Booster"));
-            assert!(out.music.iter().any(|m| m.source == "spotify-live"));
+                .any(|p| p.source == Source::SpotifyLive && p.title == "Mood Booster"));
+            assert!(out.music.iter().any(|m| m.source == Source::SpotifyLive));
             assert_eq!(out.movies.len(), 6);
             // discover asked for the mood's genres (sad/match → drama first)
             let seen = srv.seen.lock().unwrap().clone();
@@ -2019,10 +2082,10 @@ mod tests {
             let out = live_run(Emotion::Sad, Strategy::Match, &srv.url, 1);
             assert_eq!(out.movies.len(), 6);
             assert_eq!(out.music.len(), 6);
-            assert!(out.movies.iter().all(|m| m.source == "embedded"));
+            assert!(out.movies.iter().all(|m| m.source == Source::Embedded));
             assert_notice(&out, "TMDb unavailable");
             assert_notice(&out, "Spotify unavailable");
-            assert!(out.playlists.iter().all(|p| p.source == "search"));
+            assert!(out.playlists.iter().all(|p| p.source == Source::Search));
             // 401: the notice says to check the key
             let srv = serve(|_| (401, vec![], "{}".into(), 0));
             let out = live_run(Emotion::Happy, Strategy::Match, &srv.url, 1);

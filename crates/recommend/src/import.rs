@@ -318,7 +318,7 @@ pub fn import_movielens(
                 rating,
                 votes,
                 tmdb_id: tmdb.get(id).copied(),
-                source: "movielens".into(),
+                source: crate::catalog::Source::Movielens,
                 adult: None,
             });
         },
@@ -391,7 +391,7 @@ pub fn import_tmdb_csv(
                 rating,
                 votes,
                 tmdb_id: Some(id),
-                source: "tmdb-csv".into(),
+                source: crate::catalog::Source::TmdbCsv,
                 adult: adi.and_then(|i| parse_flag(field(rec, i))),
             });
         },
@@ -486,7 +486,7 @@ pub fn import_spotify_csv(
                 spotify_id: Some(id.to_string()),
                 genre,
                 features: Some(AudioFeatures::from_array(v)),
-                source: "spotify-csv".into(),
+                source: crate::catalog::Source::SpotifyCsv,
                 popularity,
                 explicit: ei.and_then(|i| parse_flag(field(rec, i))),
             });

@@ -32,10 +32,12 @@ pub mod mood;
 pub mod service;
 pub mod store;
 
-pub use catalog::{Film, Track};
+pub use catalog::{Film, Source, Track};
 pub use config::Config;
 
-pub use engine::{group_mood, recommend, Aggregation, Live, RecItem, Recommendations, Request};
+pub use engine::{
+    group_mood, recommend, Aggregation, ItemKind, Live, RecItem, Recommendations, Request,
+};
 pub use error::{RecommendError, Result};
 pub use mood::{Mood, Strategy, Va};
 pub use service::{Ask, Recommender, ServiceConfig};

@@ -433,7 +433,7 @@ pub fn parse_discover(v: &Value) -> Result<DiscoverPage> {
                 rating: r.get("vote_average").and_then(Value::as_f64),
                 votes: r.get("vote_count").and_then(Value::as_u64),
                 tmdb_id: Some(id),
-                source: "tmdb-live".into(),
+                source: crate::catalog::Source::TmdbLive,
                 adult: r.get("adult").and_then(Value::as_bool),
             })
         })
@@ -590,7 +590,7 @@ pub fn parse_search(v: &Value, query: &str) -> (Vec<Playlist>, Vec<Track>) {
                 spotify_id: Some(id),
                 genre: None,
                 features: None,
-                source: "spotify-live".into(),
+                source: crate::catalog::Source::SpotifyLive,
                 popularity: t
                     .get("popularity")
                     .and_then(Value::as_u64)

@@ -323,7 +323,10 @@ mod tests {
         };
         let rec = service.for_mood(sad(), "manual", &ask).unwrap();
         assert!(rec.notices.is_empty(), "{:?}", rec.notices);
-        assert!(rec.playlists.iter().any(|m| m.source == "spotify-live"));
+        assert!(rec
+            .playlists
+            .iter()
+            .any(|m| m.source == crate::catalog::Source::SpotifyLive));
         // live films join the candidates (seeded noise decides whether one makes a list)
         let live_films: usize = (1..=4)
             .map(|seed| {
@@ -333,7 +336,10 @@ mod tests {
                     ..ask.clone()
                 };
                 let r = service.for_mood(sad(), "manual", &ask).unwrap();
-                r.movies.iter().filter(|m| m.source == "tmdb-live").count()
+                r.movies
+                    .iter()
+                    .filter(|m| m.source == crate::catalog::Source::TmdbLive)
+                    .count()
             })
             .sum();
         assert!(live_films > 0);
@@ -368,7 +374,10 @@ mod tests {
         ] {
             let service = Recommender::open(&sc, env).unwrap();
             let rec = service.for_mood(sad(), "manual", &ask).unwrap();
-            assert!(rec.movies.iter().all(|m| m.source != "tmdb-live"));
+            assert!(rec
+                .movies
+                .iter()
+                .all(|m| m.source != crate::catalog::Source::TmdbLive));
         }
         assert_eq!(srv.seen.lock().unwrap().len(), before);
     }

@@ -158,6 +158,14 @@ pub fn default_db_path() -> Option<PathBuf> {
     directories::ProjectDirs::from("", "", "moodlens").map(|d| d.data_dir().join("moodlens.db"))
 }
 
+/// A catalog source stored as text.
+fn source_column(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<crate::catalog::Source> {
+    let text: String = r.get(i)?;
+    text.parse().map_err(|e: String| {
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e.into())
+    })
+}
+
 /// "2026-11-24 18:30" (UTC) for unix seconds.
 pub fn format_time(secs: i64) -> String {
     chrono::DateTime::from_timestamp(secs, 0)
@@ -683,7 +691,7 @@ impl Store {
                     f.rating,
                     f.votes.map(|v| v as i64),
                     f.tmdb_id.map(|v| v as i64),
-                    f.source,
+                    f.source.as_str(),
                     f.adult
                 ])
             },
@@ -703,7 +711,7 @@ impl Store {
                 rating: r.get(3)?,
                 votes: r.get::<_, Option<i64>>(4)?.map(|v| v.max(0) as u64),
                 tmdb_id: r.get::<_, Option<i64>>(5)?.map(|v| v.max(0) as u64),
-                source: r.get(6)?,
+                source: source_column(r, 6)?,
                 adult: r.get(7)?,
             })
         })?;
@@ -726,7 +734,7 @@ impl Store {
                     t.spotify_id,
                     t.genre,
                     feats,
-                    t.source,
+                    t.source.as_str(),
                     t.popularity,
                     t.explicit
                 ])
@@ -747,7 +755,7 @@ impl Store {
                 spotify_id: r.get(2)?,
                 genre: r.get::<_, Option<String>>(3)?.map(|g| fix_mojibake(&g)),
                 features: feats.and_then(|s| serde_json::from_str::<AudioFeatures>(&s).ok()),
-                source: r.get(5)?,
+                source: source_column(r, 5)?,
                 popularity: r.get::<_, Option<i64>>(6)?.map(|p| p.clamp(0, 100) as u32),
                 explicit: r.get(7)?,
             })

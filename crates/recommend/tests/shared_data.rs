@@ -429,8 +429,16 @@ fn importing_each_shared_table_feeds_recommendations() {
         req.music = 8;
         req.seed = Some(seed);
         let out = recommend(&req, &cfg, Some(&mut store), &Live::default()).unwrap();
-        imported_movies += out.movies.iter().filter(|m| m.source != "embedded").count();
-        imported_music += out.music.iter().filter(|m| m.source != "embedded").count();
+        imported_movies += out
+            .movies
+            .iter()
+            .filter(|m| m.source != moodlens_recommend::Source::Embedded)
+            .count();
+        imported_music += out
+            .music
+            .iter()
+            .filter(|m| m.source != moodlens_recommend::Source::Embedded)
+            .count();
     }
     assert!(
         imported_movies > 0 && imported_music > 0,

@@ -560,6 +560,263 @@ fn rng_for(seed: u64, epoch: usize, stream: u64) -> ChaCha8Rng {
     r
 }
 
+/// A run in progress, as its last checkpoint left it.
+type Run = (Net, burn::optim::ModuleOptimizer, TrainState);
+
+/// The run of `found` to resume: its model (backbones frozen again as the run had them), optimizer
+/// and state; its stored options stay, except that a larger `config.epochs` extends it.
+fn resume_run(
+    found: checkpoint::Found,
+    config: &TrainConfig,
+    train: &[&Sample],
+    val: &[&Sample],
+    out_dir: &Path,
+    device: &Device,
+) -> Result<Run, TrainError> {
+    let ck: Checkpoint = found.load(device)?;
+    let n_train = usable(train, ck.state.config.labels).len();
+    if ck.state.n_train != n_train || ck.state.n_val != val.len() {
+        return Err(TrainError::DataMismatch {
+            dir: out_dir.display().to_string(),
+            ckpt: ck.state.n_train,
+            ckpt_val: ck.state.n_val,
+            now: n_train,
+            now_val: val.len(),
+        });
+    }
+    // the run keeps its stored options, except that a larger epoch count extends it
+    let mut ck = ck;
+    if config.epochs != ck.state.config.epochs {
+        if config.epochs > ck.state.config.epochs {
+            tracing::info!(
+                "extending the run from {} to {} epochs",
+                ck.state.config.epochs,
+                config.epochs
+            );
+            ck.state.config.epochs = config.epochs;
+            if ck.state.stopped_early {
+                tracing::warn!(
+                    "the run had stopped early (epoch {}); it continues for the added epochs",
+                    ck.state.epochs_done
+                );
+                ck.state.stopped_early = false;
+                ck.state.early.bad_epochs = 0;
+            }
+        } else {
+            tracing::warn!(
+                "--epochs {} is below the run's {}: ignored",
+                config.epochs,
+                ck.state.config.epochs
+            );
+        }
+    }
+    tracing::info!(
+        "resuming {} after epoch {}/{}",
+        out_dir.display(),
+        ck.state.epochs_done,
+        ck.state.config.epochs
+    );
+    let model = if ck.state.config.freeze_backbone && !ck.state.config.imagenet.is_empty() {
+        ck.model.freeze_backbones(ck.state.config.unfreeze_from)
+    } else {
+        ck.model
+    };
+    Ok((model, ck.optim, ck.state))
+}
+
+/// A new run: ImageNet backbones and/or `--from` weights loaded, backbones frozen as asked, a
+/// fresh optimizer and state.
+fn new_run(
+    config: &TrainConfig,
+    train: &[&Sample],
+    val: &[&Sample],
+    device: &Device,
+) -> Result<Run, TrainError> {
+    device.seed(config.seed);
+    let mut model = if !config.imagenet.is_empty() {
+        let m = checkpoint::imagenet_base(config.arch, &config.imagenet, device)?;
+        tracing::info!(
+            "loaded ImageNet weights into the {} backbone(s) from {}",
+            config.arch,
+            config
+                .imagenet
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        m
+    } else {
+        if config.arch.has_imagenet_backbone() && config.from.is_none() {
+            tracing::warn!(
+                "no ImageNet weights given (--init imagenet): training {} end to end from random initialisation",
+                config.arch
+            );
+        }
+        Net::new(config.arch, device)
+    };
+    if let Some(from) = &config.from {
+        let card = crate::classifier::ModelCard::read_for(from)
+            .map_err(|e| TrainError::From(e.to_string()))?
+            .unwrap_or_else(|| crate::classifier::ModelCard::new(config.arch));
+        if card.arch != config.arch {
+            return Err(TrainError::From(format!(
+                "{} holds {}, not {}",
+                from.display(),
+                card.arch,
+                config.arch
+            )));
+        }
+        model = if card.imagenet_backbones {
+            checkpoint::load_parts_into(
+                model,
+                from,
+                &checkpoint::Parts::trained(card.unfrozen_from),
+            )?
+        } else {
+            checkpoint::load_weights(from, config.arch, device)?
+        };
+        tracing::info!("starting from the weights in {}", from.display());
+    }
+    if config.freeze_backbone && !config.imagenet.is_empty() {
+        model = model.freeze_backbones(config.unfreeze_from);
+        tracing::info!(
+            "backbones frozen (BatchNorm in inference mode){}",
+            config
+                .unfreeze_from
+                .map(|k| format!(", stages {k}.. and the head conv trained"))
+                .unwrap_or_default()
+        );
+    }
+    let optim = AdamConfig::new().init();
+    let state = TrainState {
+        early: EarlyStopping::new(config.patience),
+        config: config.clone(),
+        epochs_done: 0,
+        history: Vec::new(),
+        stopped_early: false,
+        n_train: usable(train, config.labels).len(),
+        n_val: val.len(),
+    };
+    Ok((model, optim, state))
+}
+
+/// One pass over the training set in a fresh shuffled order with fresh augmentation: the model
+/// after it, the mean loss and accuracy, and the last learning rate.
+#[allow(clippy::too_many_arguments)]
+fn train_epoch(
+    mut model: Net,
+    optim: &mut burn::optim::ModuleOptimizer,
+    cfg: &TrainConfig,
+    train: &[&Sample],
+    targets: &[[f32; NUM_EMOTIONS]],
+    weights: Option<&[f32; NUM_EMOTIONS]>,
+    epoch: usize,
+    device: &Device,
+    progress: &mut dyn Progress,
+) -> (Net, f64, f64, f64) {
+    let batches = train.len().div_ceil(cfg.batch_size);
+    let total_steps = batches * cfg.epochs;
+    device.seed(cfg.seed.wrapping_add(1 + epoch as u64));
+    let mut order: Vec<usize> = (0..train.len()).collect();
+    order.shuffle(&mut rng_for(cfg.seed, epoch, 1));
+    let mut aug_rng = rng_for(cfg.seed, epoch, 2);
+    progress.epoch_start(epoch + 1, cfg.epochs, batches);
+    let (mut loss_sum, mut correct, mut seen) = (0f64, 0usize, 0usize);
+    let mut lr = cfg.lr;
+    for (b, idx) in order.chunks(cfg.batch_size).enumerate() {
+        let aug = (!cfg.augment.is_identity()).then_some((&cfg.augment, &mut aug_rng));
+        let (x, _) = make_batch(train, idx, aug, device);
+        let batch_targets: Vec<[f32; NUM_EMOTIONS]> = idx.iter().map(|&i| targets[i]).collect();
+        let (t, y, w) = soft_targets(&batch_targets, weights, cfg.label_smoothing, device);
+        let logits = model.forward(x);
+        let loss = soft_cross_entropy(logits.clone(), t, w);
+        let hits = logits
+            .argmax(1)
+            .squeeze_dim::<1>(1)
+            .equal(y)
+            .int()
+            .sum()
+            .into_scalar::<i64>();
+        let loss_v = loss.clone().into_scalar::<f32>() as f64;
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        lr = cfg.lr_at(epoch * batches + b, total_steps);
+        model = optim.step(lr, model, grads);
+        loss_sum += loss_v * idx.len() as f64;
+        correct += hits as usize;
+        seen += idx.len();
+        progress.batch(b + 1, loss_sum / seen as f64, correct as f64 / seen as f64);
+    }
+    (
+        model,
+        loss_sum / seen as f64,
+        correct as f64 / seen as f64,
+        lr,
+    )
+}
+
+/// The end of a run: the best epoch's weights calibrated on the validation split (its card
+/// rewritten with the temperature), the reliability diagram, history, curves and confusion matrix
+/// written; the best epoch's validation metrics.
+fn finish_run(
+    state: &TrainState,
+    val: &[&Sample],
+    best_path: &Path,
+    out_dir: &Path,
+    base_device: &Device,
+) -> Result<Metrics, TrainError> {
+    let io = |path: &Path| {
+        let path = path.display().to_string();
+        move |source| TrainError::Io { path, source }
+    };
+    let cfg = &state.config;
+    let best = checkpoint::load_with_card(best_path, &cfg.card(), base_device)?;
+    let probs = eval::predict_samples(&best, val, 128, false, base_device);
+    let val_metrics = eval::metrics(&probs, val.iter().map(|s| s.label));
+    let mut card = calibrate(cfg.arch, cfg.labels, &probs, val);
+    card.imagenet_backbones = cfg.card().imagenet_backbones;
+    card.unfrozen_from = cfg.unfreeze_from.filter(|_| card.imagenet_backbones);
+    tracing::info!(
+        "calibration temperature {:.3} (fitted on the validation split against {})",
+        card.temperature,
+        card.calibrated_on.as_deref().unwrap_or("?")
+    );
+    card.write_for(best_path).map_err(io(best_path))?;
+    {
+        let crowd = card.calibrated_on.as_deref() == Some("ferplus-majority");
+        let (p, y): (Vec<[f32; NUM_EMOTIONS]>, Vec<crate::Emotion>) = probs
+            .iter()
+            .zip(val)
+            .filter_map(|(p, s)| {
+                let y = if crowd { s.crowd?.majority? } else { s.label };
+                Some((eval::temper(p, card.temperature), y))
+            })
+            .unzip();
+        let e = eval::ece(&p, &y, 15);
+        crate::plot::reliability_diagram(
+            &eval::reliability_bins(&p, &y, 15),
+            &format!(
+                "{} validation, T = {:.2}: ECE {:.4}",
+                cfg.arch, card.temperature, e
+            ),
+            &out_dir.join("reliability.png"),
+        )?;
+    }
+    let hist = out_dir.join("history.json");
+    let json = serde_json::to_string_pretty(state).unwrap_or_default();
+    std::fs::write(&hist, json).map_err(io(&hist))?;
+    crate::plot::training_curves(&state.history, &out_dir.join("curves.png"))?;
+    crate::plot::confusion_matrix(
+        &val_metrics,
+        &format!(
+            "{} best epoch {}, validation",
+            cfg.arch, state.early.best_epoch
+        ),
+        &out_dir.join("confusion.png"),
+    )?;
+    Ok(val_metrics)
+}
+
 /// Train (or resume) a run in `out_dir` on `train` with validation on `val`.
 pub fn train(
     config: TrainConfig,
@@ -590,128 +847,10 @@ pub fn train(
             out_dir.display()
         );
     }
-    let (mut model, mut optim, mut state) = if let (true, Some(found)) = (resume, existing.clone())
-    {
-        let ck: Checkpoint = found.load(&device)?;
-        let n_train = usable(train, ck.state.config.labels).len();
-        if ck.state.n_train != n_train || ck.state.n_val != val.len() {
-            return Err(TrainError::DataMismatch {
-                dir: out_dir.display().to_string(),
-                ckpt: ck.state.n_train,
-                ckpt_val: ck.state.n_val,
-                now: n_train,
-                now_val: val.len(),
-            });
-        }
-        // the run keeps its stored options, except that a larger epoch count extends it
-        let mut ck = ck;
-        if config.epochs != ck.state.config.epochs {
-            if config.epochs > ck.state.config.epochs {
-                tracing::info!(
-                    "extending the run from {} to {} epochs",
-                    ck.state.config.epochs,
-                    config.epochs
-                );
-                ck.state.config.epochs = config.epochs;
-                if ck.state.stopped_early {
-                    tracing::warn!(
-                        "the run had stopped early (epoch {}); it continues for the added epochs",
-                        ck.state.epochs_done
-                    );
-                    ck.state.stopped_early = false;
-                    ck.state.early.bad_epochs = 0;
-                }
-            } else {
-                tracing::warn!(
-                    "--epochs {} is below the run's {}: ignored",
-                    config.epochs,
-                    ck.state.config.epochs
-                );
-            }
-        }
-        tracing::info!(
-            "resuming {} after epoch {}/{}",
-            out_dir.display(),
-            ck.state.epochs_done,
-            ck.state.config.epochs
-        );
-        let model = if ck.state.config.freeze_backbone && !ck.state.config.imagenet.is_empty() {
-            ck.model.freeze_backbones(ck.state.config.unfreeze_from)
-        } else {
-            ck.model
-        };
-        (model, ck.optim, ck.state)
-    } else {
-        if existing.is_some() {
-            return Err(TrainError::WouldOverwrite(out_dir.display().to_string()));
-        }
-        device.seed(config.seed);
-        let mut model = if !config.imagenet.is_empty() {
-            let m = checkpoint::imagenet_base(config.arch, &config.imagenet, &device)?;
-            tracing::info!(
-                "loaded ImageNet weights into the {} backbone(s) from {}",
-                config.arch,
-                config
-                    .imagenet
-                    .iter()
-                    .map(|p| p.display().to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
-            m
-        } else {
-            if config.arch.has_imagenet_backbone() && config.from.is_none() {
-                tracing::warn!(
-                    "no ImageNet weights given (--init imagenet): training {} end to end from random initialisation",
-                    config.arch
-                );
-            }
-            Net::new(config.arch, &device)
-        };
-        if let Some(from) = &config.from {
-            let card = crate::classifier::ModelCard::read_for(from)
-                .map_err(|e| TrainError::From(e.to_string()))?
-                .unwrap_or_else(|| crate::classifier::ModelCard::new(config.arch));
-            if card.arch != config.arch {
-                return Err(TrainError::From(format!(
-                    "{} holds {}, not {}",
-                    from.display(),
-                    card.arch,
-                    config.arch
-                )));
-            }
-            model = if card.imagenet_backbones {
-                checkpoint::load_parts_into(
-                    model,
-                    from,
-                    &checkpoint::Parts::trained(card.unfrozen_from),
-                )?
-            } else {
-                checkpoint::load_weights(from, config.arch, &device)?
-            };
-            tracing::info!("starting from the weights in {}", from.display());
-        }
-        if config.freeze_backbone && !config.imagenet.is_empty() {
-            model = model.freeze_backbones(config.unfreeze_from);
-            tracing::info!(
-                "backbones frozen (BatchNorm in inference mode){}",
-                config
-                    .unfreeze_from
-                    .map(|k| format!(", stages {k}.. and the head conv trained"))
-                    .unwrap_or_default()
-            );
-        }
-        let optim = AdamConfig::new().init();
-        let state = TrainState {
-            early: EarlyStopping::new(config.patience),
-            config: config.clone(),
-            epochs_done: 0,
-            history: Vec::new(),
-            stopped_early: false,
-            n_train: usable(train, config.labels).len(),
-            n_val: val.len(),
-        };
-        (model, optim, state)
+    let (mut model, mut optim, mut state) = match (resume, existing) {
+        (true, Some(found)) => resume_run(found, &config, train, val, out_dir, &device)?,
+        (_, Some(_)) => return Err(TrainError::WouldOverwrite(out_dir.display().to_string())),
+        (_, None) => new_run(&config, train, val, &device)?,
     };
     let cfg = state.config.clone();
     if cfg.labels.needs_votes() && train.iter().all(|s| s.crowd.is_none()) {
@@ -749,48 +888,23 @@ pub fn train(
         tracing::info!("class weights: {:?}", w);
     }
 
-    let batches = train.len().div_ceil(cfg.batch_size);
-    let total_steps = batches * cfg.epochs;
     let best_path = out_dir.join("best.bpk");
 
     while state.epochs_done < cfg.epochs && !state.stopped_early {
         let epoch = state.epochs_done; // 0-based
         let t0 = Instant::now();
-        device.seed(cfg.seed.wrapping_add(1 + epoch as u64));
-        let mut order: Vec<usize> = (0..train.len()).collect();
-        order.shuffle(&mut rng_for(cfg.seed, epoch, 1));
-        let mut aug_rng = rng_for(cfg.seed, epoch, 2);
-        progress.epoch_start(epoch + 1, cfg.epochs, batches);
-        let (mut loss_sum, mut correct, mut seen) = (0f64, 0usize, 0usize);
-        let mut lr = cfg.lr;
-        for (b, idx) in order.chunks(cfg.batch_size).enumerate() {
-            let aug = (!cfg.augment.is_identity()).then_some((&cfg.augment, &mut aug_rng));
-            let (x, _) = make_batch(&train, idx, aug, &device);
-            let batch_targets: Vec<[f32; NUM_EMOTIONS]> = idx.iter().map(|&i| targets[i]).collect();
-            let (t, y, w) = soft_targets(
-                &batch_targets,
-                weights.as_ref(),
-                cfg.label_smoothing,
-                &device,
-            );
-            let logits = model.forward(x);
-            let loss = soft_cross_entropy(logits.clone(), t, w);
-            let hits = logits
-                .argmax(1)
-                .squeeze_dim::<1>(1)
-                .equal(y)
-                .int()
-                .sum()
-                .into_scalar::<i64>();
-            let loss_v = loss.clone().into_scalar::<f32>() as f64;
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
-            lr = cfg.lr_at(epoch * batches + b, total_steps);
-            model = optim.step(lr, model, grads);
-            loss_sum += loss_v * idx.len() as f64;
-            correct += hits as usize;
-            seen += idx.len();
-            progress.batch(b + 1, loss_sum / seen as f64, correct as f64 / seen as f64);
-        }
+        let (trained, train_loss, train_accuracy, lr) = train_epoch(
+            model,
+            &mut optim,
+            &cfg,
+            &train,
+            &targets,
+            weights.as_ref(),
+            epoch,
+            &device,
+            progress,
+        );
+        model = trained;
         let valid = model.valid();
         let probs = eval::predict_samples(&valid, val, cfg.batch_size.max(64), false, base_device);
         let m = eval::metrics(&probs, val.iter().map(|s| s.label));
@@ -798,8 +912,8 @@ pub fn train(
         let selection = selection_metric(cfg.labels, m.accuracy, ferplus);
         let rec = EpochRecord {
             epoch: epoch + 1,
-            train_loss: loss_sum / seen as f64,
-            train_accuracy: correct as f64 / seen as f64,
+            train_loss,
+            train_accuracy,
             val_loss: m.loss,
             val_accuracy: m.accuracy,
             val_ferplus_accuracy: ferplus.map(|f| f.accuracy),
@@ -846,50 +960,7 @@ pub fn train(
         }
     }
 
-    let best = checkpoint::load_with_card(&best_path, &cfg.card(), base_device)?;
-    let probs = eval::predict_samples(&best, val, 128, false, base_device);
-    let val_metrics = eval::metrics(&probs, val.iter().map(|s| s.label));
-    let mut card = calibrate(cfg.arch, cfg.labels, &probs, val);
-    card.imagenet_backbones = cfg.card().imagenet_backbones;
-    card.unfrozen_from = cfg.unfreeze_from.filter(|_| card.imagenet_backbones);
-    tracing::info!(
-        "calibration temperature {:.3} (fitted on the validation split against {})",
-        card.temperature,
-        card.calibrated_on.as_deref().unwrap_or("?")
-    );
-    card.write_for(&best_path).map_err(io(&best_path))?;
-    {
-        let crowd = card.calibrated_on.as_deref() == Some("ferplus-majority");
-        let (p, y): (Vec<[f32; NUM_EMOTIONS]>, Vec<crate::Emotion>) = probs
-            .iter()
-            .zip(val)
-            .filter_map(|(p, s)| {
-                let y = if crowd { s.crowd?.majority? } else { s.label };
-                Some((eval::temper(p, card.temperature), y))
-            })
-            .unzip();
-        let e = eval::ece(&p, &y, 15);
-        crate::plot::reliability_diagram(
-            &eval::reliability_bins(&p, &y, 15),
-            &format!(
-                "{} validation, T = {:.2}: ECE {:.4}",
-                cfg.arch, card.temperature, e
-            ),
-            &out_dir.join("reliability.png"),
-        )?;
-    }
-    let hist = out_dir.join("history.json");
-    let json = serde_json::to_string_pretty(&state).unwrap_or_default();
-    std::fs::write(&hist, json).map_err(io(&hist))?;
-    crate::plot::training_curves(&state.history, &out_dir.join("curves.png"))?;
-    crate::plot::confusion_matrix(
-        &val_metrics,
-        &format!(
-            "{} best epoch {}, validation",
-            cfg.arch, state.early.best_epoch
-        ),
-        &out_dir.join("confusion.png"),
-    )?;
+    let val_metrics = finish_run(&state, val, &best_path, out_dir, base_device)?;
     Ok(TrainOutcome {
         state,
         best_weights: best_path,

@@ -20,6 +20,9 @@ pub const ORT_LIB_ENV: &str = "MOODLENS_ORT_LIB";
 /// Environment variable with the number of ONNX Runtime intra-op threads (default:
 /// `RAYON_NUM_THREADS`, else the number of CPUs).
 pub const ORT_THREADS_ENV: &str = "MOODLENS_ORT_THREADS";
+/// Environment variable: `1` lets ONNX Runtime's intra-op threads spin between operators, `0`
+/// makes them sleep (see [`ort_spinning`] for the default).
+pub const ORT_SPIN_ENV: &str = "MOODLENS_ORT_SPIN";
 /// File name of the ONNX Runtime library looked for in the cache folder and beside the executable.
 pub const ORT_LIB_NAME: &str = "libonnxruntime.so";
 
@@ -189,6 +192,18 @@ pub fn ort_threads() -> usize {
         })
 }
 
+/// Whether ONNX Runtime's intra-op threads spin between operators: `$MOODLENS_ORT_SPIN` (1 or 0),
+/// else SPIN_DEFAULT.
+pub fn ort_spinning() -> bool {
+    match std::env::var(ORT_SPIN_ENV).ok().as_deref().map(str::trim) {
+        Some("1") | Some("true") | Some("yes") => true,
+        Some("0") | Some("false") | Some("no") => false,
+        _ => SPIN_DEFAULT,
+    }
+}
+
+const SPIN_DEFAULT: bool = false;
+
 /// An exported model in an ONNX Runtime session.
 #[derive(Debug)]
 pub struct OrtRunner {
@@ -207,8 +222,7 @@ impl OrtRunner {
             .map_err(|x| e(x.to_string()))?
             .with_intra_threads(ort_threads())
             .map_err(|x| e(x.to_string()))?
-            // No busy-waiting between runs: the detector works on the other core meanwhile.
-            .with_intra_op_spinning(false)
+            .with_intra_op_spinning(ort_spinning())
             .map_err(|x| e(x.to_string()))?
             .commit_from_memory(bytes)
             .map_err(|x| e(x.to_string()))?;

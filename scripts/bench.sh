@@ -96,6 +96,7 @@ log "classifier latency (batch 1 and 8) on every engine: burn Flex, ONNX Runtime
 bash scripts/onnxruntime.sh
 "${NICE[@]}" "$B" bench --classifier --no-tta --json > "$OUT/lat-moodlens.json"
 "${NICE[@]}" "$B" bench --classifier --json > "$OUT/lat-moodlens-tta.json"
+MOODLENS_ORT_SPIN=1 "${NICE[@]}" "$B" bench --classifier --engine ort --no-tta --json > "$OUT/lat-moodlens-spin.json" 2>/dev/null || echo '[]' > "$OUT/lat-moodlens-spin.json"
 "${NICE[@]}" "$PY" scripts/peer/peer_pipeline.py latency "$OUT/peer.weights.h5" > "$OUT/lat-keras.json" 2>/dev/null
 
 for r in $(seq 1 "$ROUNDS"); do
@@ -110,8 +111,10 @@ for r in $(seq 1 "$ROUNDS"); do
 done
 
 log "accuracy of the embedded model on PrivateTest"
-"${NICE[@]}" "$B" eval --data "$DATA/fer2013/fer2013.csv.gz" --split private-test --json > "$OUT/eval.json" 2>/dev/null || echo '{}' > "$OUT/eval.json"
-"${NICE[@]}" "$B" eval --data "$DATA/fer2013/fer2013.csv.gz" --split private-test --tta --json > "$OUT/eval-tta.json" 2>/dev/null || echo '{}' > "$OUT/eval-tta.json"
+"${NICE[@]}" "$B" eval --data "$DATA/fer2013/fer2013.csv.gz" --split private-test --no-tta --json > "$OUT/eval.json" 2>/dev/null || echo '{}' > "$OUT/eval.json"
+"${NICE[@]}" "$B" eval --data "$DATA/fer2013/fer2013.csv.gz" --split private-test --json > "$OUT/eval-tta.json" 2>/dev/null || echo '{}' > "$OUT/eval-tta.json"
+bash scripts/imagenet-weights.sh
+"${NICE[@]}" "$B" eval --arch seed-ensemble --weights crates/model/weights/seed-ensemble.bpk --data "$DATA/fer2013/fer2013.csv.gz" --split private-test --json > "$OUT/eval-seed.json" 2>/dev/null || echo '{}' > "$OUT/eval-seed.json"
 
 LONG_FRAMES=${LONG_FRAMES:-$(( LONG_MINUTES * 60 * 30 ))}
 log "memory: generating a video ($LONG_FRAMES frames) and sampling RSS while moodlens processes it"

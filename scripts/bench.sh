@@ -62,7 +62,9 @@ fi
   echo "load_before=$(cut -d' ' -f1-3 /proc/loadavg)"
   echo "date=$(date -u +%Y-%m-%dT%H:%MZ)"
   echo "commit=$(git rev-parse --short HEAD)$(git diff --quiet || echo '+dirty')"
-  echo "others=$(ps -eo pcpu,comm --sort=-pcpu | awk 'NR>1 && $1>20 {printf "%s(%s%%) ", $2, $1}')"
+  # running processes only (a stopped one, e.g. a training run paused with SIGSTOP for the
+  # benchmark, takes no CPU; ps' %CPU is its lifetime average)
+  echo "others=$(ps -eo stat,pcpu,comm --sort=-pcpu | awk 'NR>1 && $1 !~ /^T/ && $2>20 {printf "%s(%s%%) ", $3, $2}')"
 } > "$OUT/machine.txt"
 
 log "generating videos and peer weights"

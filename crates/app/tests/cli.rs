@@ -258,6 +258,37 @@ fn train_writes_checkpoint_plots_history_and_resumes() {
     assert!((0.0..=1.0).contains(&v["accuracy"].as_f64().unwrap()));
 }
 
+/// `eval --confusion` (issue 14, bug 7) writes the confusion matrix of the split as a PNG through
+/// the binary; the rows' labels are checked in crates/model/src/plot.rs
+/// (`confusion_rows_are_labelled_top_to_bottom_in_label_order`).
+#[test]
+fn eval_writes_the_confusion_matrix_png() {
+    use moodlens_vision::opencv::imgcodecs;
+    use moodlens_vision::opencv::prelude::*;
+    let dir = tempfile::tempdir().unwrap();
+    let png = dir.path().join("cm.png");
+    let out = run(bin()
+        .args([
+            "eval",
+            "--split",
+            "private-test",
+            "--limit",
+            "5",
+            "--confusion",
+        ])
+        .arg(&png)
+        .arg("--data")
+        .arg(fer_csv()));
+    assert!(out.status.success());
+    let img = imgcodecs::imread(png.to_str().unwrap(), imgcodecs::IMREAD_COLOR).unwrap();
+    assert!(
+        img.cols() >= 600 && img.rows() >= 600,
+        "{}x{}",
+        img.cols(),
+        img.rows()
+    );
+}
+
 #[test]
 fn eval_and_train_reject_bad_data_with_a_message() {
     let dir = tempfile::tempdir().unwrap();

@@ -163,6 +163,16 @@ pub struct InvertedBottleneck {
 }
 
 impl InvertedBottleneck {
+    /// The block's weights trainable again, its BatchNorm layers still frozen (inference mode:
+    /// ImageNet's running statistics, as Keras keeps them while fine-tuning).
+    pub fn unfreeze_convs(self) -> Self {
+        let mut b = self.unfreeze();
+        b.bn1 = b.bn1.map(|n| n.freeze());
+        b.bn2 = b.bn2.freeze();
+        b.bn3 = b.bn3.freeze();
+        b
+    }
+
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         cin: usize,
@@ -259,8 +269,9 @@ impl ImagenetBackbone {
         }
     }
 
-    /// Makes stages `k..`, the head conv and its BatchNorm trainable again (after
-    /// [`Module::freeze`]): the fine-tuning variant of the original design.
+    /// Makes the weights of stages `k..` and of the head conv trainable again (after
+    /// [`Module::freeze`]), every BatchNorm staying in inference mode: the fine-tuning variant of
+    /// the original design.
     pub fn unfreeze_from(mut self, k: usize) -> Self {
         let blocks = std::mem::take(&mut self.blocks);
         self.blocks = blocks
@@ -268,14 +279,16 @@ impl ImagenetBackbone {
             .enumerate()
             .map(|(i, stage)| {
                 if i >= k {
-                    stage.into_iter().map(|b| b.unfreeze()).collect()
+                    stage
+                        .into_iter()
+                        .map(InvertedBottleneck::unfreeze_convs)
+                        .collect()
                 } else {
                     stage
                 }
             })
             .collect();
         self.conv_head = self.conv_head.unfreeze();
-        self.bn2 = self.bn2.unfreeze();
         self
     }
 

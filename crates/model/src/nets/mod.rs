@@ -148,8 +148,9 @@ impl Net {
 
     /// Freeze the ImageNet-style backbones as Keras' `trainable = False` does: no gradients, and
     /// BatchNorm in inference mode (running statistics used, never updated). With
-    /// `unfreeze_from = Some(k)`, stages `k..` of each backbone and its head conv stay trainable
-    /// (the fine-tuning variant). The classifier heads stay trainable.
+    /// `unfreeze_from = Some(k)`, the weights of stages `k..` of each backbone and of its head conv
+    /// train again, their BatchNorm layers staying in inference mode (the fine-tuning variant, as
+    /// Keras fine-tunes). The classifier heads stay trainable.
     pub fn freeze_backbones(mut self, unfreeze_from: Option<usize>) -> Net {
         for b in self.backbones_mut() {
             let frozen = std::mem::replace(b, placeholder_backbone()).freeze();
@@ -270,13 +271,27 @@ mod tests {
         assert!(m.backbone.conv_stem.weight.grad(&grads).is_none());
         assert!(m.head.weight.grad(&grads).is_some());
 
-        // fine-tuning: the last stage and the head conv train again
+        // fine-tuning: the last stage and the head conv train again, every BatchNorm still in
+        // inference mode (running statistics unchanged by a training forward pass)
         let net = Net::new(Arch::Mobilenetv2, &dev).freeze_backbones(Some(6));
         let Net::Mobilenetv2(m) = &net else {
             unreachable!()
         };
-        let x = Tensor::<4>::ones([2, 1, 48, 48], &dev);
+        let before = sums(m);
+        let x = Tensor::<4>::random(
+            [2, 1, 48, 48],
+            burn::tensor::Distribution::Normal(0.0, 1.0),
+            &dev,
+        );
         let grads = net.forward(x).sum().backward();
+        assert_eq!(sums(m), before);
+        for bn in [&m.backbone.blocks[6][0].bn2, &m.backbone.bn2] {
+            assert!(
+                !bn.training.is_enabled(),
+                "an unfrozen stage's BatchNorm takes its training path"
+            );
+            assert!(bn.gamma.grad(&grads).is_none());
+        }
         assert!(m.backbone.conv_head.weight.grad(&grads).is_some());
         assert!(m.backbone.blocks[6][0]
             .conv_dw

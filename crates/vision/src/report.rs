@@ -81,12 +81,7 @@ impl FrameRecord {
         FrameRecord {
             frame: r.frame,
             timestamp_ms: r.timestamp_ms,
-            faces: r
-                .faces
-                .iter()
-                .enumerate()
-                .map(|(i, f)| FaceReport::new(i, f, r.detections.get(i)))
-                .collect(),
+            faces: FaceReport::all(&r.faces, &r.detections),
         }
     }
 }
@@ -182,12 +177,7 @@ impl LiveFrameLine {
             frame: r.frame,
             timestamp_ms: r.timestamp_ms,
             dropped: r.dropped_so_far,
-            faces: r
-                .faces
-                .iter()
-                .enumerate()
-                .map(|(i, f)| FaceReport::new(i, f, r.detections.get(i)))
-                .collect(),
+            faces: FaceReport::all(&r.faces, &r.detections),
         }
     }
 }

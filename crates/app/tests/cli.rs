@@ -258,6 +258,115 @@ fn train_writes_checkpoint_plots_history_and_resumes() {
     assert!((0.0..=1.0).contains(&v["accuracy"].as_f64().unwrap()));
 }
 
+/// Ctrl-C (SIGINT) during `train` ends the run after the current epoch: exit 0, that epoch's
+/// checkpoint, the best epoch's card, history and plots. `--resume --epochs <done>` then ends the
+/// run for good (it stays ended), and a larger `--epochs` extends it again.
+#[test]
+fn ctrl_c_ends_a_training_run_after_the_current_epoch() {
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("run");
+    let mut child = bin()
+        .args([
+            "train",
+            "--arch",
+            "compact",
+            "--epochs",
+            "100000",
+            "--patience",
+            "100000",
+            "--limit",
+            "20",
+            "--batch-size",
+            "32",
+            "--data",
+        ])
+        .arg(fer_csv())
+        .arg("--out")
+        .arg(&out_dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start moodlens train");
+    let t0 = Instant::now();
+    while !out_dir.join("checkpoint/state.json").is_file() {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("train ended ({status}) before its first checkpoint");
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(300),
+            "no checkpoint in 300 s"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill -INT");
+    assert!(kill.success());
+    let t1 = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if t1.elapsed() > Duration::from_secs(120) {
+            child.kill().ok();
+            panic!("train still running 120 s after Ctrl-C");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("stopping at the end of this epoch"), "{err}");
+    assert!(err.contains("continue with --resume"), "{err}");
+    let history = |d: &Path| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(d.join("history.json")).unwrap()).unwrap()
+    };
+    let h = history(&out_dir);
+    let done = h["epochs_done"].as_u64().unwrap();
+    assert!((1..100000).contains(&done), "{done} epochs");
+    assert_eq!(h["history"].as_array().unwrap().len() as u64, done);
+    for f in [
+        "best.bpk",
+        "best.json",
+        "curves.png",
+        "confusion.png",
+        "reliability.png",
+    ] {
+        assert!(out_dir.join(f).is_file(), "{f} missing");
+    }
+    // ending the run: no more epochs, and it stays ended
+    let resume = |epochs: u64| {
+        run(bin()
+            .args([
+                "train",
+                "--resume",
+                "--epochs",
+                &epochs.to_string(),
+                "--out",
+            ])
+            .arg(&out_dir))
+    };
+    let ended = resume(done);
+    let err = String::from_utf8_lossy(&ended.stderr);
+    assert!(ended.status.success(), "{err}");
+    assert!(
+        err.contains(&format!("ending the run after its epoch {done}")),
+        "{err}"
+    );
+    assert!(
+        !err.contains("train loss") && !err.contains("ignored"),
+        "{err}"
+    );
+    assert_eq!(history(&out_dir)["config"]["epochs"].as_u64(), Some(done));
+    let more = resume(done + 1);
+    let err = String::from_utf8_lossy(&more.stderr);
+    assert!(more.status.success(), "{err}");
+    assert!(
+        err.contains(&format!("extending the run from {done} to {}", done + 1)),
+        "{err}"
+    );
+    assert_eq!(history(&out_dir)["epochs_done"].as_u64(), Some(done + 1));
+}
+
 /// `eval --confusion` (issue 14, bug 7) writes the confusion matrix of the split as a PNG through
 /// the binary; the rows' labels are checked in crates/model/src/plot.rs
 /// (`confusion_rows_are_labelled_top_to_bottom_in_label_order`).

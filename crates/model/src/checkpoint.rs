@@ -181,6 +181,21 @@ impl Found {
         })
     }
 
+    /// Replace the progress and stored options (`state.json`) atomically, weights untouched (a
+    /// run's epoch count changed on `--resume`).
+    pub fn save_state(&self, state: &TrainState) -> Result<(), CheckpointError> {
+        let sp = self.0.join("state.json");
+        let tmp = self.0.join("state.json.tmp");
+        let json = serde_json::to_string_pretty(state).map_err(|e| CheckpointError::State {
+            path: sp.display().to_string(),
+            msg: e.to_string(),
+        })?;
+        std::fs::write(&tmp, json).map_err(io_err(&tmp))?;
+        fsync(&tmp)?;
+        std::fs::rename(&tmp, &sp).map_err(io_err(&sp))?;
+        fsync(&self.0)
+    }
+
     /// Load weights, optimizer state and progress onto `device` (an autodiff device to train on).
     pub fn load(&self, device: &Device) -> Result<Checkpoint, CheckpointError> {
         let state = self.state()?;

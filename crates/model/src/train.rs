@@ -564,7 +564,8 @@ fn rng_for(seed: u64, epoch: usize, stream: u64) -> ChaCha8Rng {
 type Run = (Net, burn::optim::ModuleOptimizer, TrainState);
 
 /// The run of `found` to resume: its model (backbones frozen again as the run had them), optimizer
-/// and state; its stored options stay, except that a larger `config.epochs` extends it.
+/// and state; its stored options stay, except that a larger `config.epochs` extends it and one no
+/// larger than the epochs done ends it (the best epoch is then calibrated and plotted).
 fn resume_run(
     found: checkpoint::Found,
     config: &TrainConfig,
@@ -602,11 +603,22 @@ fn resume_run(
                 ck.state.stopped_early = false;
                 ck.state.early.bad_epochs = 0;
             }
+        } else if config.epochs <= ck.state.epochs_done {
+            // ends the run now: no more epochs, only the finishing step (calibration, plots)
+            tracing::info!(
+                "ending the run after its epoch {} (it was to run {})",
+                ck.state.epochs_done,
+                ck.state.config.epochs
+            );
+            ck.state.config.epochs = ck.state.epochs_done;
+            found.save_state(&ck.state)?;
         } else {
             tracing::warn!(
-                "--epochs {} is below the run's {}: ignored",
+                "--epochs {} is below the run's {} but above the {} done: ignored (the learning-rate schedule spans the run's epochs; --epochs {} ends the run now, Ctrl-C after the current epoch)",
                 config.epochs,
-                ck.state.config.epochs
+                ck.state.config.epochs,
+                ck.state.epochs_done,
+                ck.state.epochs_done
             );
         }
     }

@@ -1,5 +1,6 @@
-//! `moodlens train`: FER-2013 training with checkpoints every epoch, `--resume`, curves and the
-//! confusion matrix; also the `--backend` choice that `eval` and `bench --train` share.
+//! `moodlens train`: FER-2013 training with checkpoints every epoch, `--resume`, Ctrl-C after the
+//! current epoch, curves and the confusion matrix; also the `--backend` choice that `eval` and
+//! `bench --train` share.
 
 use anyhow::{bail, Context, Result};
 use burn::tensor::Device;
@@ -13,7 +14,11 @@ use moodlens_model::train::{
     self, ClassWeighting, EpochRecord, Labels, Progress, Schedule, TrainConfig,
 };
 use moodlens_model::{checkpoint, ferplus};
+use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::flag;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum Backend {
@@ -90,8 +95,9 @@ pub struct TrainArgs {
     #[arg(long, default_value = "runs/compact")]
     pub out: PathBuf,
     /// Continue the run in --out from its last checkpoint with its stored options (data, limit,
-    /// labels, ...); `--epochs N` above the run's count extends it. Example:
-    /// moodlens train --out runs/v2 --resume --epochs 30
+    /// labels, ...); `--epochs N` above the run's count extends it, and N no larger than the epochs
+    /// done ends it now (calibration and plots for its best epoch). Ctrl-C ends a run after the
+    /// current epoch. Example: moodlens train --out runs/v2 --resume --epochs 30
     #[arg(long)]
     pub resume: bool,
     #[arg(long, default_value_t = trainer().epochs)]
@@ -230,8 +236,46 @@ fn parse_weighting(s: &str) -> Result<ClassWeighting, String> {
     s.parse()
 }
 
+/// The progress bars of a run, and its Ctrl-C: the first SIGINT or SIGTERM ends the run after the
+/// current epoch (its checkpoint, then the best epoch's calibration and plots); a second one ends
+/// the process at once (the last epoch's checkpoint is intact: `--resume` goes on from it).
 struct Bars {
     bar: Option<ProgressBar>,
+    stop: Arc<AtomicBool>,
+    told: bool,
+}
+
+impl Bars {
+    fn new() -> Result<Bars> {
+        let stop = Arc::new(AtomicBool::new(false));
+        for sig in [SIGINT, SIGTERM] {
+            // registered first, so it sees the flag as it was before this signal set it
+            flag::register_conditional_shutdown(sig, 130, Arc::clone(&stop))
+                .context("installing the Ctrl-C handler")?;
+            flag::register(sig, Arc::clone(&stop)).context("installing the Ctrl-C handler")?;
+        }
+        Ok(Bars {
+            bar: None,
+            stop,
+            told: false,
+        })
+    }
+
+    fn stopping(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+
+    /// Says once, when the stop is first seen, what happens next.
+    fn tell_stop(&mut self) {
+        if self.stopping() && !self.told {
+            self.told = true;
+            let msg = "stopping at the end of this epoch (checkpoint, then the best epoch's calibration and plots); Ctrl-C again quits now, and --resume goes on from the last checkpoint";
+            match &self.bar {
+                Some(b) => b.suspend(|| tracing::warn!("{msg}")),
+                None => tracing::warn!("{msg}"),
+            }
+        }
+    }
 }
 
 impl Progress for Bars {
@@ -247,6 +291,7 @@ impl Progress for Bars {
         self.bar = Some(bar);
     }
     fn batch(&mut self, done: usize, loss: f64, acc: f64) {
+        self.tell_stop();
         if let Some(b) = &self.bar {
             b.set_position(done as u64);
             if done.is_multiple_of(10) {
@@ -258,6 +303,10 @@ impl Progress for Bars {
         if let Some(b) = self.bar.take() {
             b.finish_and_clear();
         }
+    }
+    fn keep_going(&mut self) -> bool {
+        self.tell_stop();
+        !self.stopping()
     }
 }
 
@@ -389,7 +438,7 @@ pub fn train(mut a: TrainArgs, explicit: &[String]) -> Result<()> {
         &a.out,
         a.resume,
         &device,
-        &mut Bars { bar: None },
+        &mut Bars::new()?,
     )?;
     let m = &outcome.val_metrics;
     println!(

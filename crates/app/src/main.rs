@@ -147,7 +147,7 @@ fn main() -> std::process::ExitCode {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level))
         .add_directive(
-            moodlens_recommend::live::LOG_FILTER_DIRECTIVE
+            moodlens_recommend::online::LOG_FILTER_DIRECTIVE
                 .parse()
                 .expect("static directive"),
         );

@@ -18,8 +18,8 @@ use crate::catalog::{
 };
 use crate::config::{tmdb_genre_id, tmdb_genre_name, CatalogFloor, Config, Rules};
 use crate::error::{RecommendError, Result};
-use crate::live::{SpotifyClient, TmdbClient};
 use crate::mood::{Mood, MusicMood, Strategy};
+use crate::online::{SpotifyClient, TmdbClient};
 use crate::store::{now_secs, Feedback, ListMeta, Store, StoredItem};
 
 /// How one list serves several people.
@@ -1237,7 +1237,7 @@ fn playlist_queries(
 }
 
 /// What the live services found.
-type SpotifyFound = (Vec<crate::live::Playlist>, Vec<Track>);
+type SpotifyFound = (Vec<crate::online::Playlist>, Vec<Track>);
 
 /// TMDb discover (the plan's top genres, without its excluded ones) and Spotify search (the
 /// playlist queries) at once; `None` for a service without a client.
@@ -2005,9 +2005,9 @@ mod tests {
 
     mod live_fallback {
         use super::*;
-        use crate::live::fake::serve;
-        use crate::live::tests::{both_services_answer, cfg, discover_body};
-        use crate::live::{Http, SpotifyAuth, SpotifyClient, TmdbAuth, TmdbClient};
+        use crate::online::fake::serve;
+        use crate::online::tests::{both_services_answer, cfg, discover_body};
+        use crate::online::{Http, SpotifyAuth, SpotifyClient, TmdbAuth, TmdbClient};
 
         fn live_for(url: &str, retries: u32) -> Live {
             let mut c = cfg(url, url);

@@ -35,12 +35,12 @@ impl ExportFormat {
 /// entry: id, unix time, UTC time, source, mood, strategy, valence, arousal, the seven
 /// probabilities, then what was recommended, titles joined by " | ").
 pub fn history_bytes(
-    sessions: &[crate::store::SessionRecord],
+    entries: &[crate::store::RequestRecord],
     format: ExportFormat,
 ) -> Result<Vec<u8>> {
     match format {
         ExportFormat::Json => {
-            let mut v = serde_json::to_vec_pretty(sessions)
+            let mut v = serde_json::to_vec_pretty(entries)
                 .map_err(|e| RecommendError::Export(e.to_string()))?;
             v.push(b'\n');
             Ok(v)
@@ -57,7 +57,7 @@ pub fn history_bytes(
             header.extend(Emotion::ALL.iter().map(|e| format!("p_{}", e.label())));
             header.push("recommended".into());
             w.write_record(&header).map_err(csv_err)?;
-            for s in sessions {
+            for s in entries {
                 let mut row = vec![
                     s.id.to_string(),
                     s.time.to_string(),
@@ -88,7 +88,7 @@ pub fn history_bytes(
 }
 
 /// Writes the history to `path` (.json or .csv, see [`history_bytes`]).
-pub fn export_history(sessions: &[crate::store::SessionRecord], path: &Path) -> Result<()> {
-    let bytes = history_bytes(sessions, ExportFormat::of_path(path)?)?;
+pub fn export_history(entries: &[crate::store::RequestRecord], path: &Path) -> Result<()> {
+    let bytes = history_bytes(entries, ExportFormat::of_path(path)?)?;
     std::fs::write(path, bytes).map_err(|e| RecommendError::io(path, e))
 }

@@ -7,11 +7,11 @@
 //!   default strategy per emotion, the catalog floor.
 //! - [`catalog`]: the embedded, hand-curated catalog of real films and tracks.
 //! - [`import`]: MovieLens, TMDb CSV and Spotify CSV importers into the local database.
-//! - [`live`]: TMDb and Spotify clients (retries, 429, 401, on-disk cache) with offline fallback.
+//! - [`online`]: TMDb and Spotify clients (retries, 429, 401, on-disk cache) with offline fallback.
 //! - [`store`]: SQLite history, feedback and imported catalogs.
 //! - [`engine`]: lists that keep the rules, for one person or a group (average or least misery),
 //!   with reasons, feedback, stable lists within a session, shuffle and no-repeat across sessions.
-//! - [`service`]: the [`Recommender`], built once from a [`ServiceConfig`] (config, live clients,
+//! - [`service`]: the [`Recommender`], built once from a [`ServiceConfig`] (config, online clients,
 //!   store) and shared by the CLI and the web app; an [`Ask`] per request.
 //! - [`export`]: the history as a JSON or CSV file.
 //! - [`ATTRIBUTION`]: the data sources' credits.
@@ -27,8 +27,8 @@ pub mod engine;
 pub mod error;
 pub mod export;
 pub mod import;
-pub mod live;
 pub mod mood;
+pub mod online;
 pub mod service;
 pub mod store;
 

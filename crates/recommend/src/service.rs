@@ -5,8 +5,8 @@
 use crate::config::Config;
 use crate::engine::{group_mood, recommend, Aggregation, Live, Recommendations, Request};
 use crate::error::{RecommendError, Result};
-use crate::live::{DiskCache, Http, SpotifyAuth, SpotifyClient, TmdbAuth, TmdbClient};
 use crate::mood::{Mood, SessionMood, Strategy};
+use crate::online::{DiskCache, Http, SpotifyAuth, SpotifyClient, TmdbAuth, TmdbClient};
 use crate::store::{default_db_path, Store};
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -275,7 +275,7 @@ mod tests {
         };
         let group = service.for_session(&session, "camera", &ask).unwrap();
         assert_eq!(group.people.len(), 2);
-        let n = service.with_store(|s| Ok(s.sessions(None)?.len())).unwrap();
+        let n = service.with_store(|s| Ok(s.requests(None)?.len())).unwrap();
         assert_eq!(n, 2);
 
         let service = Recommender::new(
@@ -293,8 +293,8 @@ mod tests {
     /// not the process environment, which tests running in parallel share).
     #[test]
     fn env_keys_and_base_urls_drive_live_clients() {
-        use crate::live::fake::serve;
-        let srv = serve(crate::live::tests::both_services_answer);
+        use crate::online::fake::serve;
+        let srv = serve(crate::online::tests::both_services_answer);
         let dir = tempfile::tempdir().unwrap();
         let vars: std::collections::HashMap<&str, String> = [
             ("TMDB_API_KEY", "env-key-123".to_string()),

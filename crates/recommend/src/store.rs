@@ -1,5 +1,5 @@
-//! The local SQLite database (bundled SQLite, WAL journal, versioned migrations): sessions and what
-//! was recommended, feedback, and imported catalogs.
+//! The local SQLite database (bundled SQLite, WAL journal, versioned migrations): recommendation
+//! requests and what they showed, feedback, and imported catalogs.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -74,6 +74,15 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE movies ADD COLUMN adult INTEGER;
     ALTER TABLE tracks ADD COLUMN popularity INTEGER;
     ALTER TABLE tracks ADD COLUMN explicit INTEGER;",
+    // 3: names that say what the rows are: a stored recommendation request and the items it
+    // showed (a "session" is the visit, the `visit` column)
+    "ALTER TABLE sessions RENAME TO requests;
+    ALTER TABLE session_items RENAME TO request_items;
+    ALTER TABLE request_items RENAME COLUMN session_id TO request_id;
+    DROP INDEX session_items_key;
+    CREATE INDEX request_items_key ON request_items(item_key);
+    DROP INDEX sessions_visit;
+    CREATE INDEX requests_visit ON requests(visit, list_key);",
 ];
 
 /// Where the recommended item sits.
@@ -85,9 +94,10 @@ pub struct StoredItem {
     pub link: String,
 }
 
-/// One stored session.
+/// One stored recommendation request: what was asked and the list it showed (a history entry
+/// is one request, or a named session's requests for one mood; see [`Store::history`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SessionRecord {
+pub struct RequestRecord {
     pub id: i64,
     /// Unix seconds.
     pub time: i64,
@@ -272,9 +282,9 @@ impl Store {
             .query_row("PRAGMA user_version", [], |r| r.get(0))?)
     }
 
-    /// Store a session and what was recommended; returns its id.
+    /// Store a recommendation request and what it showed; returns its id.
     #[allow(clippy::too_many_arguments)]
-    pub fn record_session(
+    pub fn record_request(
         &mut self,
         time: i64,
         source: &str,
@@ -298,7 +308,7 @@ impl Store {
         )
     }
 
-    /// [`Store::record_session`] with the list's session, key, shuffle count and seed.
+    /// [`Store::record_request`] with the list's session, key, shuffle count and seed.
     #[allow(clippy::too_many_arguments)]
     pub fn record_list(
         &mut self,
@@ -318,7 +328,7 @@ impl Store {
             .and_then(|m| serde_json::to_string(&m.people).ok());
         let tx = self.conn.transaction()?;
         tx.execute(
-            "INSERT INTO sessions (time, source, mood, probabilities, strategy, valence, arousal,
+            "INSERT INTO requests (time, source, mood, probabilities, strategy, valence, arousal,
                                    visit, list_key, shuffle, seed, people)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
             params![
@@ -339,7 +349,7 @@ impl Store {
         let id = tx.last_insert_rowid();
         {
             let mut st = tx.prepare(
-                "INSERT OR REPLACE INTO session_items (session_id, position, kind, item_key, title, link)
+                "INSERT OR REPLACE INTO request_items (request_id, position, kind, item_key, title, link)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?;
             for (i, it) in items.iter().enumerate() {
@@ -351,19 +361,19 @@ impl Store {
     }
 
     /// Sessions, oldest first (the `limit` most recent when given): every stored request.
-    pub fn sessions(&self, limit: Option<usize>) -> Result<Vec<SessionRecord>> {
+    pub fn requests(&self, limit: Option<usize>) -> Result<Vec<RequestRecord>> {
         let lim = limit.map(|l| l as i64).unwrap_or(-1);
         self.rows_where(
-            "id IN (SELECT id FROM sessions ORDER BY id DESC LIMIT ?1)",
+            "id IN (SELECT id FROM requests ORDER BY id DESC LIMIT ?1)",
             [lim],
         )
     }
 
-    /// Stored requests matching `cond` (SQL over `sessions`), oldest first.
-    fn rows_where(&self, cond: &str, args: [i64; 1]) -> Result<Vec<SessionRecord>> {
+    /// Stored requests matching `cond` (SQL over `requests`), oldest first.
+    fn rows_where(&self, cond: &str, args: [i64; 1]) -> Result<Vec<RequestRecord>> {
         let mut st = self.conn.prepare(&format!(
             "SELECT id, time, source, mood, probabilities, strategy, valence, arousal, visit,
-                    shuffle, people FROM sessions WHERE {cond} ORDER BY id ASC"
+                    shuffle, people FROM requests WHERE {cond} ORDER BY id ASC"
         ))?;
         let rows = st.query_map(args, |r| {
             Ok((
@@ -386,7 +396,7 @@ impl Store {
         })?;
         let mut out = Vec::new();
         let mut items_st = self.conn.prepare(
-            "SELECT kind, item_key, title, link FROM session_items WHERE session_id = ?1
+            "SELECT kind, item_key, title, link FROM request_items WHERE request_id = ?1
              ORDER BY kind, position",
         )?;
         for row in rows {
@@ -409,7 +419,7 @@ impl Store {
                     })
                 })?
                 .collect::<std::result::Result<Vec<_>, _>>()?;
-            out.push(SessionRecord {
+            out.push(RequestRecord {
                 id,
                 time,
                 time_utc: format_time(time),
@@ -436,11 +446,11 @@ impl Store {
     /// the first request, under the first request's id). Requests of automatic sessions and
     /// those stored before sessions existed are one entry each. Oldest first; the `limit` most
     /// recent when given.
-    pub fn history(&self, limit: Option<usize>) -> Result<Vec<SessionRecord>> {
+    pub fn history(&self, limit: Option<usize>) -> Result<Vec<RequestRecord>> {
         let lim = limit.map(|l| l as i64).unwrap_or(-1);
         let mut st = self.conn.prepare(&format!(
             "SELECT first, last, first_time FROM
-             (SELECT MIN(id) AS first, MAX(id) AS last, MIN(time) AS first_time FROM sessions
+             (SELECT MIN(id) AS first, MAX(id) AS last, MIN(time) AS first_time FROM requests
               GROUP BY {HISTORY_GROUP} ORDER BY first DESC LIMIT ?1)
              ORDER BY first ASC"
         ))?;
@@ -468,7 +478,7 @@ impl Store {
     /// How many history entries ([`Store::history`]) are stored.
     pub fn history_count(&self) -> Result<i64> {
         Ok(self.conn.query_row(
-            &format!("SELECT COUNT(*) FROM (SELECT 1 FROM sessions GROUP BY {HISTORY_GROUP})"),
+            &format!("SELECT COUNT(*) FROM (SELECT 1 FROM requests GROUP BY {HISTORY_GROUP})"),
             [],
             |r| r.get(0),
         )?)
@@ -479,21 +489,21 @@ impl Store {
     pub fn delete_history_entry(&mut self, id: i64) -> Result<bool> {
         let n = self.conn.execute(
             &format!(
-                "DELETE FROM sessions WHERE {HISTORY_GROUP} IN
-                 (SELECT {HISTORY_GROUP} FROM sessions WHERE id = ?1)"
+                "DELETE FROM requests WHERE {HISTORY_GROUP} IN
+                 (SELECT {HISTORY_GROUP} FROM requests WHERE id = ?1)"
             ),
             [id],
         )?;
         Ok(n > 0)
     }
 
-    /// Deletes the whole history (sessions and what they showed); the number of entries deleted.
+    /// Deletes the whole history (requests and what they showed); the number of entries deleted.
     /// Likes, dislikes and imported catalogs stay.
     pub fn clear_history(&mut self) -> Result<i64> {
         let n = self.history_count()?;
         let tx = self.conn.transaction()?;
-        tx.execute("DELETE FROM session_items", [])?;
-        tx.execute("DELETE FROM sessions", [])?;
+        tx.execute("DELETE FROM request_items", [])?;
+        tx.execute("DELETE FROM requests", [])?;
         tx.commit()?;
         Ok(n)
     }
@@ -511,7 +521,7 @@ impl Store {
         Ok(self
             .conn
             .query_row(
-                "SELECT visit, time FROM sessions ORDER BY id DESC LIMIT 1",
+                "SELECT visit, time FROM requests ORDER BY id DESC LIMIT 1",
                 [],
                 |r| Ok((r.get::<_, Option<String>>(0)?, r.get::<_, i64>(1)?)),
             )
@@ -523,7 +533,7 @@ impl Store {
         Ok(self
             .conn
             .query_row(
-                "SELECT shuffle, seed FROM sessions WHERE visit = ?1 AND list_key = ?2
+                "SELECT shuffle, seed FROM requests WHERE visit = ?1 AND list_key = ?2
                  ORDER BY shuffle DESC, id DESC LIMIT 1",
                 params![visit, list_key],
                 |r| {
@@ -544,7 +554,7 @@ impl Store {
         below: u32,
     ) -> Result<HashSet<String>> {
         let mut st = self.conn.prepare(
-            "SELECT DISTINCT i.item_key FROM session_items i JOIN sessions s ON s.id = i.session_id
+            "SELECT DISTINCT i.item_key FROM request_items i JOIN requests s ON s.id = i.request_id
              WHERE s.visit = ?1 AND s.list_key = ?2 AND s.shuffle < ?3",
         )?;
         let keys = st
@@ -560,17 +570,17 @@ impl Store {
     /// stored before visits existed count as one session each.
     pub fn recent_item_keys_before(&self, visit: &str, n: usize) -> Result<HashSet<String>> {
         let start: Option<i64> = self.conn.query_row(
-            "SELECT MIN(id) FROM sessions WHERE visit = ?1",
+            "SELECT MIN(id) FROM requests WHERE visit = ?1",
             [visit],
             |r| r.get(0),
         )?;
         let start = start.unwrap_or(i64::MAX);
         let mut st = self.conn.prepare(
             "WITH v AS (
-                SELECT COALESCE(visit, 'legacy:' || id) AS k, MAX(id) AS last FROM sessions
+                SELECT COALESCE(visit, 'legacy:' || id) AS k, MAX(id) AS last FROM requests
                 WHERE id < ?1 AND COALESCE(visit, '') != ?2
                 GROUP BY k ORDER BY last DESC LIMIT ?3)
-             SELECT DISTINCT i.item_key FROM session_items i JOIN sessions s ON s.id = i.session_id
+             SELECT DISTINCT i.item_key FROM request_items i JOIN requests s ON s.id = i.request_id
              WHERE s.id < ?1 AND COALESCE(s.visit, 'legacy:' || s.id) IN (SELECT k FROM v)",
         )?;
         let keys = st
@@ -579,17 +589,17 @@ impl Store {
         Ok(keys)
     }
 
-    pub fn session_count(&self) -> Result<i64> {
+    pub fn request_count(&self) -> Result<i64> {
         Ok(self
             .conn
-            .query_row("SELECT COUNT(*) FROM sessions", [], |r| r.get(0))?)
+            .query_row("SELECT COUNT(*) FROM requests", [], |r| r.get(0))?)
     }
 
-    /// Keys of the items recommended in the last `n` sessions.
+    /// Keys of the items recommended in the last `n` requests.
     pub fn recent_item_keys(&self, n: usize) -> Result<HashSet<String>> {
         let mut st = self.conn.prepare(
-            "SELECT DISTINCT item_key FROM session_items WHERE session_id IN
-             (SELECT id FROM sessions ORDER BY id DESC LIMIT ?1)",
+            "SELECT DISTINCT item_key FROM request_items WHERE request_id IN
+             (SELECT id FROM requests ORDER BY id DESC LIMIT ?1)",
         )?;
         let keys = st
             .query_map([n as i64], |r| r.get::<_, String>(0))?
@@ -603,11 +613,11 @@ impl Store {
         let row = self
             .conn
             .query_row(
-                "SELECT kind, item_key, title, link FROM session_items
+                "SELECT kind, item_key, title, link FROM request_items
                  WHERE item_key = ?1 OR lower(title) = lower(?1)
                     OR substr(lower(title), 1, length(?1) + 2) = lower(?1) || ' ('
                     OR substr(lower(title), -(length(?1) + 3)) = ' — ' || lower(?1)
-                 ORDER BY session_id DESC LIMIT 1",
+                 ORDER BY request_id DESC LIMIT 1",
                 [q],
                 |r| {
                     Ok(StoredItem {
@@ -804,15 +814,55 @@ mod tests {
         }
     }
 
+    /// A database written by schema 2 (tables `sessions` / `session_items`) keeps its rows when
+    /// schema 3 renames them: history, items, visit and the no-repeat keys all read back.
     #[test]
-    fn migrations_run_once_and_sessions_round_trip() {
+    fn schema_2_databases_migrate_with_their_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        {
+            let c = Connection::open(&path).unwrap();
+            for sql in &MIGRATIONS[..2] {
+                c.execute_batch(sql).unwrap();
+            }
+            c.pragma_update(None, "user_version", 2).unwrap();
+            c.execute_batch(
+                "INSERT INTO sessions (id, time, source, mood, probabilities, strategy, valence,
+                    arousal, visit, list_key, shuffle, seed)
+                 VALUES (7, 100, 'manual', 'sad', '[0,0,0,0,1,0,0]', 'uplift', -0.5, -0.2,
+                    'evening', 'k', 1, 42);
+                 INSERT INTO session_items (session_id, position, kind, item_key, title, link)
+                 VALUES (7, 0, 'movie', 'tmdb:13', 'Forrest Gump (1994)', 'https://x');",
+            )
+            .unwrap();
+        }
+        let s = Store::open(&path).unwrap();
+        assert_eq!(s.schema_version().unwrap(), MIGRATIONS.len() as i64);
+        let all = s.requests(None).unwrap();
+        assert_eq!(all.len(), 1);
+        assert_eq!(all[0].id, 7);
+        assert_eq!(all[0].mood, Emotion::Sad);
+        assert_eq!(all[0].session.as_deref(), Some("evening"));
+        assert_eq!(all[0].shuffle, 1);
+        assert_eq!(all[0].items.len(), 1);
+        assert_eq!(all[0].items[0].title, "Forrest Gump (1994)");
+        assert_eq!(s.history(None).unwrap().len(), 1);
+        assert!(s.recent_item_keys(5).unwrap().contains("tmdb:13"));
+        assert_eq!(
+            s.find_recommended("Forrest Gump").unwrap().map(|i| i.key),
+            Some("tmdb:13".to_string())
+        );
+    }
+
+    #[test]
+    fn migrations_run_once_and_requests_round_trip() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sub/db.sqlite");
         {
             let mut s = Store::open(&path).unwrap();
             assert_eq!(s.schema_version().unwrap(), MIGRATIONS.len() as i64);
             let p = [0.1, 0.0, 0.0, 0.7, 0.2, 0.0, 0.0];
-            s.record_session(
+            s.record_request(
                 100,
                 "manual",
                 Emotion::Happy,
@@ -823,7 +873,7 @@ mod tests {
                 &[item("a"), item("b")],
             )
             .unwrap();
-            s.record_session(
+            s.record_request(
                 200,
                 "camera",
                 Emotion::Sad,
@@ -837,13 +887,13 @@ mod tests {
         }
         let s = Store::open(&path).unwrap(); // reopen: migrations not re-run
         assert_eq!(s.schema_version().unwrap(), MIGRATIONS.len() as i64);
-        let all = s.sessions(None).unwrap();
+        let all = s.requests(None).unwrap();
         assert_eq!(all.len(), 2);
         assert_eq!(all[0].mood, Emotion::Happy);
         assert_eq!(all[0].items.len(), 2);
         assert_eq!(all[1].source, "camera");
         assert_eq!(all[0].probabilities[3], 0.7);
-        assert_eq!(s.sessions(Some(1)).unwrap()[0].mood, Emotion::Sad);
+        assert_eq!(s.requests(Some(1)).unwrap()[0].mood, Emotion::Sad);
         let recent = s.recent_item_keys(1).unwrap();
         assert!(recent.contains("c") && !recent.contains("a"));
         assert_eq!(s.recent_item_keys(2).unwrap().len(), 3);
@@ -910,7 +960,7 @@ mod tests {
         // only the last n sessions
         let before_c = s.recent_item_keys_before("c", 1).unwrap();
         assert_eq!(before_c, HashSet::from(["b0".to_string()]));
-        let all = s.sessions(None).unwrap();
+        let all = s.requests(None).unwrap();
         assert_eq!(all[0].session, None);
         assert_eq!(all[3].session.as_deref(), Some("a"));
         assert_eq!(all[3].shuffle, 1);
@@ -944,7 +994,7 @@ mod tests {
         rec(&mut s, Emotion::Fear, "calm", Some("auto:1"), "e");
         rec(&mut s, Emotion::Fear, "calm", Some("auto:1"), "f");
         rec(&mut s, Emotion::Angry, "match", None, "g");
-        assert_eq!(s.session_count().unwrap(), 7);
+        assert_eq!(s.request_count().unwrap(), 7);
         assert_eq!(s.history_count().unwrap(), 5);
         let h = s.history(None).unwrap();
         assert_eq!(h.len(), 5);
@@ -958,7 +1008,7 @@ mod tests {
         assert!(s.delete_history_entry(first).unwrap());
         assert!(!s.delete_history_entry(first).unwrap());
         assert_eq!(s.history_count().unwrap(), 4);
-        assert_eq!(s.session_count().unwrap(), 4);
+        assert_eq!(s.request_count().unwrap(), 4);
         s.set_feedback(&Feedback {
             item_key: "g".into(),
             kind: "movie".into(),
@@ -1038,7 +1088,7 @@ mod tests {
                 link: "l".into(),
             },
         ];
-        s.record_session(
+        s.record_request(
             1,
             "manual",
             Emotion::Sad,
@@ -1087,7 +1137,7 @@ mod tests {
         assert_eq!(all[0].tags, vec!["genre:35".to_string()]);
     }
 
-    /// Helper run as a child process by `survives_kill_mid_write`: writes sessions until killed.
+    /// Helper run as a child process by `survives_kill_mid_write`: writes requests until killed.
     #[test]
     fn kill_writer_helper() {
         let Ok(path) = std::env::var("MOODLENS_KILL_WRITER_DB") else {
@@ -1096,7 +1146,7 @@ mod tests {
         let mut s = Store::open(Path::new(&path)).unwrap();
         let items: Vec<_> = (0..50).map(|i| item(&format!("k{i}"))).collect();
         for i in 0.. {
-            s.record_session(
+            s.record_request(
                 i,
                 "manual",
                 Emotion::Fear,
@@ -1131,7 +1181,7 @@ mod tests {
         let deadline = std::time::Instant::now() + Duration::from_secs(60);
         loop {
             std::thread::sleep(Duration::from_millis(100));
-            let n = Store::open(&path).unwrap().session_count().unwrap();
+            let n = Store::open(&path).unwrap().request_count().unwrap();
             if n >= 20 || std::time::Instant::now() > deadline {
                 break;
             }
@@ -1140,13 +1190,13 @@ mod tests {
         child.wait().unwrap();
         let mut s = Store::open(&path).unwrap();
         assert_eq!(s.integrity_check().unwrap(), "ok");
-        let n = s.session_count().unwrap();
-        assert!(n >= 20, "writer made {n} sessions");
+        let n = s.request_count().unwrap();
+        assert!(n >= 20, "writer made {n} requests");
         // every committed session is whole
-        for rec in s.sessions(Some(5)).unwrap() {
+        for rec in s.requests(Some(5)).unwrap() {
             assert_eq!(rec.items.len(), 50);
         }
-        s.record_session(
+        s.record_request(
             1,
             "manual",
             Emotion::Happy,
@@ -1157,6 +1207,6 @@ mod tests {
             &[],
         )
         .unwrap();
-        assert_eq!(s.session_count().unwrap(), n + 1);
+        assert_eq!(s.request_count().unwrap(), n + 1);
     }
 }

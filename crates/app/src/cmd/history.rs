@@ -3,7 +3,7 @@
 use super::args::StoreArgs;
 use anyhow::Result;
 use clap::Args;
-use moodlens_recommend::store::{format_time, SessionRecord};
+use moodlens_recommend::store::{format_time, RequestRecord};
 use moodlens_recommend::RecommendError;
 use moodlens_session::Emotion;
 use std::io::Write;
@@ -19,7 +19,7 @@ pub struct HistoryArgs {
     /// coloured by the dominant mood.
     #[arg(long, value_name = "PNG")]
     pub plot: Option<PathBuf>,
-    /// Only the last N sessions.
+    /// Only the last N entries.
     #[arg(long)]
     pub last: Option<usize>,
     /// Delete one entry (its ID from the list or `--json`) with what it recommended.
@@ -59,35 +59,35 @@ pub fn run(args: &HistoryArgs, out: &mut dyn Write) -> Result<()> {
         )?;
         return Ok(());
     }
-    let sessions = store.history(args.last)?;
+    let entries = store.history(args.last)?;
     if let Some(p) = &args.export {
-        moodlens_recommend::export::export_history(&sessions, p)?;
+        moodlens_recommend::export::export_history(&entries, p)?;
         writeln!(
             out,
             "Wrote {} history entr{} to {}",
-            sessions.len(),
-            if sessions.len() == 1 { "y" } else { "ies" },
+            entries.len(),
+            if entries.len() == 1 { "y" } else { "ies" },
             p.display()
         )?;
         return Ok(());
     }
     if let Some(p) = &args.plot {
-        if sessions.is_empty() {
+        if entries.is_empty() {
             return Err(RecommendError::EmptyHistory.into());
         }
-        plot_history(&sessions, p)?;
+        plot_history(&entries, p)?;
     }
     if args.json {
-        serde_json::to_writer_pretty(&mut *out, &sessions)?;
+        serde_json::to_writer_pretty(&mut *out, &entries)?;
         writeln!(out)?;
     } else {
-        if sessions.is_empty() {
+        if entries.is_empty() {
             writeln!(
                 out,
-                "No sessions yet: run `moodlens recommend` or `moodlens live`."
+                "No history yet: run `moodlens recommend` or `moodlens live`."
             )?;
         }
-        for s in &sessions {
+        for s in &entries {
             writeln!(
                 out,
                 "{:>5}  {} UTC  {:<7} {:<8} valence {:+.2} arousal {:+.2}  {:<6} {} items",
@@ -157,7 +157,7 @@ type Chart<'a> = plotters::chart::ChartContext<
 
 /// Mood over time as a PNG: valence (blue) and arousal (red) per session, zero line in grey, and a
 /// strip coloured by the dominant mood. Axis labels, title and legend when a font is available.
-pub fn plot_history(sessions: &[SessionRecord], path: &Path) -> Result<()> {
+pub fn plot_history(entries: &[RequestRecord], path: &Path) -> Result<()> {
     use plotters::prelude::*;
     let text = plot_font_available();
     let root = BitMapBackend::new(path, (1000, 480)).into_drawing_area();
@@ -168,7 +168,7 @@ pub fn plot_history(sessions: &[SessionRecord], path: &Path) -> Result<()> {
     } else {
         (root.clone(), None)
     };
-    let n = sessions.len().max(2) as f64;
+    let n = entries.len().max(2) as f64;
     let mut builder = ChartBuilder::on(&chart_area);
     builder.margin(16);
     if text {
@@ -181,9 +181,9 @@ pub fn plot_history(sessions: &[SessionRecord], path: &Path) -> Result<()> {
         .build_cartesian_2d(-0.5f64..(n - 0.5), -1.08f64..1.05f64)
         .map_err(|e| plot_error(path, e))?;
     if text {
-        draw_axes(&mut chart, sessions).map_err(|e| plot_error(path, e))?;
+        draw_axes(&mut chart, entries).map_err(|e| plot_error(path, e))?;
     }
-    draw_series(&mut chart, sessions, n).map_err(|e| plot_error(path, e))?;
+    draw_series(&mut chart, entries, n).map_err(|e| plot_error(path, e))?;
     if let Some(legend) = &legend_area {
         draw_legend(legend).map_err(|e| plot_error(path, e))?;
     }
@@ -198,15 +198,15 @@ type DrawResult = std::result::Result<
     >,
 >;
 
-/// Axis labels: sessions by their (UTC) time, valence/arousal from -1 to +1.
-fn draw_axes(chart: &mut Chart<'_>, sessions: &[SessionRecord]) -> DrawResult {
-    let labels: Vec<String> = sessions.iter().map(|s| format_time(s.time)).collect();
+/// Axis labels: entries by their (UTC) time, valence/arousal from -1 to +1.
+fn draw_axes(chart: &mut Chart<'_>, entries: &[RequestRecord]) -> DrawResult {
+    let labels: Vec<String> = entries.iter().map(|s| format_time(s.time)).collect();
     chart
         .configure_mesh()
         .disable_x_mesh()
         .x_desc("session")
         .y_desc("valence / arousal")
-        .x_labels(sessions.len().clamp(2, 8))
+        .x_labels(entries.len().clamp(2, 8))
         .y_label_formatter(&|y| {
             if y.abs() < 1e-9 {
                 "0".to_string()
@@ -228,7 +228,7 @@ fn draw_axes(chart: &mut Chart<'_>, sessions: &[SessionRecord]) -> DrawResult {
 }
 
 /// The zero line, valence and arousal per session, and the dominant mood's strip.
-fn draw_series(chart: &mut Chart<'_>, sessions: &[SessionRecord], n: f64) -> DrawResult {
+fn draw_series(chart: &mut Chart<'_>, entries: &[RequestRecord], n: f64) -> DrawResult {
     use plotters::prelude::*;
     chart.draw_series(LineSeries::new(
         vec![(-0.5, 0.0), (n - 0.5, 0.0)],
@@ -237,11 +237,11 @@ fn draw_series(chart: &mut Chart<'_>, sessions: &[SessionRecord], n: f64) -> Dra
     for (color, value) in [
         (
             BLUE,
-            (|s: &SessionRecord| s.valence) as fn(&SessionRecord) -> f64,
+            (|s: &RequestRecord| s.valence) as fn(&RequestRecord) -> f64,
         ),
-        (RED, |s: &SessionRecord| s.arousal),
+        (RED, |s: &RequestRecord| s.arousal),
     ] {
-        let points: Vec<(f64, f64)> = sessions
+        let points: Vec<(f64, f64)> = entries
             .iter()
             .enumerate()
             .map(|(i, s)| (i as f64, value(s)))
@@ -249,7 +249,7 @@ fn draw_series(chart: &mut Chart<'_>, sessions: &[SessionRecord], n: f64) -> Dra
         chart.draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))?;
         chart.draw_series(points.iter().map(|p| Circle::new(*p, 4, color.filled())))?;
     }
-    chart.draw_series(sessions.iter().enumerate().map(|(i, s)| {
+    chart.draw_series(entries.iter().enumerate().map(|(i, s)| {
         let (r, g, b) = emotion_color(s.mood);
         Rectangle::new(
             [(i as f64 - 0.4, -1.075), (i as f64 + 0.4, -1.005)],

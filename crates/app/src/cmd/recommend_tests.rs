@@ -238,7 +238,7 @@ fn session_summary_records_the_source_and_can_be_turned_off() {
     let text = String::from_utf8(out).unwrap();
     assert!(text.starts_with("Detected mood: happy"), "{text}");
     let s = Store::open(&dir.path().join("s.db")).unwrap();
-    let h = s.sessions(None).unwrap();
+    let h = s.requests(None).unwrap();
     assert_eq!(h[0].source, "camera");
     assert!((h[0].probabilities[3] - 0.7).abs() < 1e-9);
     args.no_recommend = true;
@@ -387,7 +387,7 @@ fn group_session_summary_reports_each_person() {
     assert!(text.starts_with("Detected 2 people"), "{text}");
     assert!(text.contains("person 2: fear"));
     let s = Store::open(&dir.path().join("g.db")).unwrap();
-    let h = s.sessions(None).unwrap();
+    let h = s.requests(None).unwrap();
     assert_eq!(h[0].people.len(), 2);
     assert_eq!(h[0].source, "camera");
     // one person: the single-person summary

@@ -1,4 +1,4 @@
-//! Live catalogs: TMDb `/discover/movie` and Spotify `/search` (client-credentials flow).
+//! Online catalogs (used when keys are set): TMDb `/discover/movie` and Spotify `/search` (client-credentials flow).
 //!
 //! Only endpoints open to new apps are used (no recommendations, audio-features, related artists or
 //! featured/category playlists). Base URLs come from [`LiveConfig`] (overridable by env), so tests run

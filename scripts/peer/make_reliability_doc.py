@@ -57,8 +57,8 @@ desc = {
                     "truncated JPEG/PNG, PNG headers with huge dimensions", "128 x 3 + 12"),
     "fuzz_fer_csv": ("`crates/model/tests/fuzz_fer_csv.rs`: `fer_csv::read_csv` on arbitrary bytes, arbitrary "
                      "rows under a valid header, byte-mutated and truncated valid files", "256 x 3"),
-    "fuzz_import": ("`crates/recommend/tests/fuzz_import.rs`: `import_tmdb_csv`, `import_spotify_csv`, "
-                    "`import_movielens` on generated rows (numbers, NaN/inf/1e309, quotes, dates) and raw bytes",
+    "fuzz_import": ("`crates/recommend/tests/fuzz_import.rs`: the `TmdbCsv`, `SpotifyCsv`, "
+                    "`MovieLens` importers on generated rows (numbers, NaN/inf/1e309, quotes, dates) and raw bytes",
                     "96 x 3"),
     "fuzz_api": ("`crates/web/tests/fuzz_api.rs`: a real `moodlens serve` on loopback: arbitrary query strings "
                  "for `/api/recommend` and `/api/history`, arbitrary bodies for `/api/feedback` and "

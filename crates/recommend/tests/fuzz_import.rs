@@ -1,9 +1,9 @@
 //! Fuzz-style property tests (proptest, bounded case counts) for the catalog importers
-//! (`import_movielens`, `import_tmdb_csv`, `import_spotify_csv`): arbitrary bytes, arbitrary rows
+//! (`MovieLens`, `TmdbCsv`, `SpotifyCsv`): arbitrary bytes, arbitrary rows
 //! under valid headers and mutated valid files must import or report rejected rows (or fail with a
 //! typed error), never panic, and never store more items than there are rows.
 
-use moodlens_recommend::import::{import_movielens, import_spotify_csv, import_tmdb_csv, Quiet};
+use moodlens_recommend::import::{Importer, MovieLens, Quiet, SpotifyCsv, TmdbCsv};
 use moodlens_recommend::Store;
 use proptest::prelude::*;
 
@@ -48,7 +48,7 @@ proptest! {
         let text = format!("{TMDB_HEADER}{}", join(&rows));
         std::fs::write(&p, &text).unwrap();
         let mut s = Store::open_in_memory().unwrap();
-        if let Ok(r) = import_tmdb_csv(&p, &mut s, &mut Quiet) {
+        if let Ok(r) = TmdbCsv::new(&p).import(&mut s, &mut Quiet) {
             prop_assert!(r.imported + r.rejected <= rows.len());
             prop_assert!(stored(&s) <= r.imported);
             for f in s.films().unwrap() {
@@ -58,9 +58,9 @@ proptest! {
         let mut bytes = TMDB_HEADER.as_bytes().to_vec();
         bytes.extend_from_slice(&raw);
         std::fs::write(&p, &bytes).unwrap();
-        let _ = import_tmdb_csv(&p, &mut s, &mut Quiet);
+        let _ = TmdbCsv::new(&p).import(&mut s, &mut Quiet);
         std::fs::write(&p, &raw).unwrap();
-        let _ = import_tmdb_csv(&p, &mut s, &mut Quiet);
+        let _ = TmdbCsv::new(&p).import(&mut s, &mut Quiet);
     }
 
     #[test]
@@ -69,7 +69,7 @@ proptest! {
         let p = dir.path().join("s.csv");
         std::fs::write(&p, format!("{SPOTIFY_HEADER}{}", join(&rows))).unwrap();
         let mut s = Store::open_in_memory().unwrap();
-        if let Ok(r) = import_spotify_csv(&p, &mut s, &mut Quiet) {
+        if let Ok(r) = SpotifyCsv::new(&p).import(&mut s, &mut Quiet) {
             prop_assert!(r.imported + r.rejected <= rows.len());
             prop_assert!(stored(&s) <= r.imported);
             for t in s.tracks().unwrap() {
@@ -82,7 +82,7 @@ proptest! {
         let mut bytes = SPOTIFY_HEADER.as_bytes().to_vec();
         bytes.extend_from_slice(&raw);
         std::fs::write(&p, &bytes).unwrap();
-        let _ = import_spotify_csv(&p, &mut s, &mut Quiet);
+        let _ = SpotifyCsv::new(&p).import(&mut s, &mut Quiet);
     }
 
     #[test]
@@ -95,7 +95,7 @@ proptest! {
         r.extend_from_slice(&raw);
         std::fs::write(dir.path().join("ratings.csv"), r).unwrap();
         let mut s = Store::open_in_memory().unwrap();
-        if let Ok(rep) = import_movielens(dir.path(), &mut s, &mut Quiet) {
+        if let Ok(rep) = MovieLens::new(dir.path()).import(&mut s, &mut Quiet) {
             prop_assert!(rep.imported <= movies.len());
             prop_assert!(stored(&s) <= rep.imported);
         }

@@ -10,7 +10,7 @@ use moodlens_common::Emotion;
 use moodlens_recommend::catalog::{embedded_films, embedded_tracks, normalize_title};
 use moodlens_recommend::engine::{recommend, Live, Request};
 use moodlens_recommend::import::{
-    import_movielens, import_spotify_csv, import_tmdb_csv, split_movielens_title, Quiet,
+    split_movielens_title, Importer, MovieLens, Quiet, SpotifyCsv, TmdbCsv,
 };
 use moodlens_recommend::mood::{
     cross_validated_agreement, AudioFeatures, MusicMood, MusicPrototypes,
@@ -36,20 +36,21 @@ fn catalogs() -> PathBuf {
 fn import_all(path: &Path) -> Store {
     let d = catalogs();
     let mut store = Store::open(path).unwrap();
-    import_movielens(&d.join("movielens-small"), &mut store, &mut Quiet).unwrap();
-    import_tmdb_csv(
-        &d.join("tmdb-top10k/top10K-TMDB-movies.csv"),
-        &mut store,
-        &mut Quiet,
-    )
-    .unwrap();
+    MovieLens::new(d.join("movielens-small"))
+        .import(&mut store, &mut Quiet)
+        .unwrap();
+    TmdbCsv::new(d.join("tmdb-top10k/top10K-TMDB-movies.csv"))
+        .import(&mut store, &mut Quiet)
+        .unwrap();
     for f in [
         "high_popularity_spotify_data.csv",
         "low_popularity_spotify_data.csv",
         "playlist_2010to2022.csv",
         "data_moods.csv",
     ] {
-        import_spotify_csv(&d.join("spotify").join(f), &mut store, &mut Quiet).unwrap();
+        SpotifyCsv::new(d.join("spotify").join(f))
+            .import(&mut store, &mut Quiet)
+            .unwrap();
     }
     store
 }
@@ -374,7 +375,9 @@ fn importing_each_shared_table_feeds_recommendations() {
     let tmp = tempfile::tempdir().unwrap();
     let mut store = Store::open(&tmp.path().join("import.db")).unwrap();
 
-    let r = import_movielens(&d.join("movielens-small"), &mut store, &mut Quiet).unwrap();
+    let r = MovieLens::new(d.join("movielens-small"))
+        .import(&mut store, &mut Quiet)
+        .unwrap();
     assert_eq!(r.imported, 9742, "{}", r.summary());
     assert_eq!(r.rejected, 0, "{}", r.summary());
     let films = store.films().unwrap();
@@ -386,12 +389,9 @@ fn importing_each_shared_table_feeds_recommendations() {
     assert!(toy.votes.unwrap() > 200 && toy.rating.unwrap() > 7.0);
     assert!(toy.genres.contains(&16) && toy.genres.contains(&10751));
 
-    let r = import_tmdb_csv(
-        &d.join("tmdb-top10k/top10K-TMDB-movies.csv"),
-        &mut store,
-        &mut Quiet,
-    )
-    .unwrap();
+    let r = TmdbCsv::new(d.join("tmdb-top10k/top10K-TMDB-movies.csv"))
+        .import(&mut store, &mut Quiet)
+        .unwrap();
     assert!(r.imported >= 9900, "{}", r.summary());
     println!("{}", r.summary());
 
@@ -403,7 +403,9 @@ fn importing_each_shared_table_feeds_recommendations() {
         "playlist_2010to2022.csv",
         "data_moods.csv",
     ] {
-        let r = import_spotify_csv(&d.join("spotify").join(f), &mut store, &mut Quiet).unwrap();
+        let r = SpotifyCsv::new(d.join("spotify").join(f))
+            .import(&mut store, &mut Quiet)
+            .unwrap();
         println!("{f}: {}", r.summary());
         assert!(r.imported > 600, "{f}: {}", r.summary());
         tracks += r.imported;

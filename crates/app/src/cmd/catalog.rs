@@ -6,7 +6,7 @@ use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use moodlens_recommend::import::{
-    import_movielens, import_spotify_csv, import_tmdb_csv, ImportReport, Progress, Quiet,
+    ImportReport, Importer, MovieLens, Progress, Quiet, SpotifyCsv, TmdbCsv,
 };
 use std::io::Write;
 use std::path::PathBuf;
@@ -130,12 +130,14 @@ pub fn run(args: &CatalogArgs, out: &mut dyn Write) -> Result<()> {
             } else {
                 &mut quiet
             };
-            let report: ImportReport = match &ia.source {
-                ImportSource::Movielens(f) => import_movielens(&f.path, &mut store, progress),
-                ImportSource::TmdbCsv(f) => import_tmdb_csv(&f.path, &mut store, progress),
-                ImportSource::SpotifyCsv(f) => import_spotify_csv(&f.path, &mut store, progress),
-            }
-            .with_context(|| format!("importing {what} {}", from.path.display()))?;
+            let importer: Box<dyn Importer> = match &ia.source {
+                ImportSource::Movielens(f) => Box::new(MovieLens::new(&f.path)),
+                ImportSource::TmdbCsv(f) => Box::new(TmdbCsv::new(&f.path)),
+                ImportSource::SpotifyCsv(f) => Box::new(SpotifyCsv::new(&f.path)),
+            };
+            let report: ImportReport = importer
+                .import(&mut store, progress)
+                .with_context(|| format!("importing {what} {}", from.path.display()))?;
             if from.json {
                 serde_json::to_writer_pretty(&mut *out, &report)?;
                 writeln!(out)?;

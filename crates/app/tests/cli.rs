@@ -173,30 +173,32 @@ fn detect_on_real_photos_meets_the_documented_accuracy() {
     }
 }
 
+/// `train` of the compact network on 20 images per split and class into `out_dir`.
+fn quick_train(out_dir: &Path, epochs: u32) -> Command {
+    let mut c = bin();
+    c.args([
+        "train",
+        "--arch",
+        "compact",
+        "--limit",
+        "20",
+        "--batch-size",
+        "32",
+    ])
+    .arg("--epochs")
+    .arg(epochs.to_string())
+    .arg("--data")
+    .arg(fer_csv())
+    .arg("--out")
+    .arg(out_dir);
+    c
+}
+
 #[test]
 fn train_writes_checkpoint_plots_history_and_resumes() {
     let dir = tempfile::tempdir().unwrap();
     let out_dir = dir.path().join("run");
-    let train = |extra: &[&str]| {
-        let mut c = bin();
-        c.args([
-            "train",
-            "--arch",
-            "compact",
-            "--epochs",
-            "2",
-            "--limit",
-            "20",
-            "--batch-size",
-            "32",
-            "--data",
-        ])
-        .arg(fer_csv())
-        .arg("--out")
-        .arg(&out_dir)
-        .args(extra);
-        run(&mut c)
-    };
+    let train = |extra: &[&str]| run(quick_train(&out_dir, 2).args(extra));
     let first = train(&[]);
     assert!(first.status.success());
     for f in [
@@ -271,24 +273,8 @@ fn ctrl_c_ends_a_training_run_after_the_current_epoch() {
     use std::time::{Duration, Instant};
     let dir = tempfile::tempdir().unwrap();
     let out_dir = dir.path().join("run");
-    let mut child = bin()
-        .args([
-            "train",
-            "--arch",
-            "compact",
-            "--epochs",
-            "100000",
-            "--patience",
-            "100000",
-            "--limit",
-            "20",
-            "--batch-size",
-            "32",
-            "--data",
-        ])
-        .arg(fer_csv())
-        .arg("--out")
-        .arg(&out_dir)
+    let mut child = quick_train(&out_dir, 100000)
+        .args(["--patience", "100000"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()

@@ -186,12 +186,7 @@ impl Found {
     pub fn save_state(&self, state: &TrainState) -> Result<(), CheckpointError> {
         let sp = self.0.join("state.json");
         let tmp = self.0.join("state.json.tmp");
-        let json = serde_json::to_string_pretty(state).map_err(|e| CheckpointError::State {
-            path: sp.display().to_string(),
-            msg: e.to_string(),
-        })?;
-        std::fs::write(&tmp, json).map_err(io_err(&tmp))?;
-        fsync(&tmp)?;
+        write_state(&tmp, state)?;
         std::fs::rename(&tmp, &sp).map_err(io_err(&sp))?;
         fsync(&self.0)
     }
@@ -232,6 +227,16 @@ pub fn find(run_dir: &Path) -> Option<Found> {
         .map(Found)
 }
 
+/// Write `state` to `path` as pretty JSON and fsync it.
+fn write_state(path: &Path, state: &TrainState) -> Result<(), CheckpointError> {
+    let json = serde_json::to_string_pretty(state).map_err(|e| CheckpointError::State {
+        path: path.display().to_string(),
+        msg: e.to_string(),
+    })?;
+    std::fs::write(path, json).map_err(io_err(path))?;
+    fsync(path)
+}
+
 /// Write a checkpoint atomically (see the module docs).
 pub fn save(
     run_dir: &Path,
@@ -250,13 +255,8 @@ pub fn save(
     save_parts(model, &mp, &state.config.saved_parts())?;
     let op = tmp.join("optim.bpk");
     optim.save(&op).map_err(|e| rec_err(&op, e))?;
-    let sp = tmp.join("state.json");
-    let json = serde_json::to_string_pretty(state).map_err(|e| CheckpointError::State {
-        path: sp.display().to_string(),
-        msg: e.to_string(),
-    })?;
-    std::fs::write(&sp, json).map_err(io_err(&sp))?;
-    for f in [&mp, &op, &sp] {
+    write_state(&tmp.join("state.json"), state)?;
+    for f in [&mp, &op] {
         fsync(f)?;
     }
     fsync(&tmp)?;

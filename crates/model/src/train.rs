@@ -613,12 +613,10 @@ fn resume_run(
             ck.state.config.epochs = ck.state.epochs_done;
             found.save_state(&ck.state)?;
         } else {
+            let (asked, planned, done) =
+                (config.epochs, ck.state.config.epochs, ck.state.epochs_done);
             tracing::warn!(
-                "--epochs {} is below the run's {} but above the {} done: ignored (the learning-rate schedule spans the run's epochs; --epochs {} ends the run now, Ctrl-C after the current epoch)",
-                config.epochs,
-                ck.state.config.epochs,
-                ck.state.epochs_done,
-                ck.state.epochs_done
+                "--epochs {asked} is below the run's {planned} but above the {done} done: ignored (the learning-rate schedule spans the run's epochs; --epochs {done} ends the run now, Ctrl-C after the current epoch)"
             );
         }
     }
